@@ -25,16 +25,18 @@ inline constexpr std::int32_t kAnyPartition = -1;
 
 // One record header: a key and a value, both byte strings.
 struct Header {
-  std::string_view key;
-  std::string_view value;
+  std::string_view key{};
+  std::string_view value{};
 };
 
 // A record to send. `key` absent means no key (the partitioner then picks a
 // partition); `value` absent is a tombstone (meaningful for compacted topics).
 struct Record {
-  std::optional<std::string_view> key;
-  std::optional<std::string_view> value;
-  std::span<const Header> headers;
+  // Every member has an initialiser so that designated initialisers may
+  // leave any of them out without -Wmissing-field-initializers noise.
+  std::optional<std::string_view> key{};
+  std::optional<std::string_view> value{};
+  std::span<const Header> headers{};
   std::int64_t timestamp = kNoTimestamp;  // kNoTimestamp: the producer's clock
   std::int32_t partition = kAnyPartition;
 };
@@ -89,6 +91,7 @@ class HeaderIterator {
       }
     }
     current_ = Header{parts[0], parts[1]};
+    done_ = false;
   }
 
   const std::byte* p_ = nullptr;
