@@ -20,6 +20,7 @@ enum class ErrorCode {
   corrupt,            // damaged bytes (with the position in the message)
   io,                 // an operating-system call failed (errno in the message)
   timeout,            // a blocking call ran out of time where that is an error
+  full,               // a partition had no room and its FullPolicy says fail
   unsupported,        // a feature this storage kind or build does not have
 };
 
@@ -34,6 +35,7 @@ constexpr const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::corrupt: return "corrupt";
     case ErrorCode::io: return "io";
     case ErrorCode::timeout: return "timeout";
+    case ErrorCode::full: return "full";
     case ErrorCode::unsupported: return "unsupported";
   }
   return "unknown";

@@ -1,0 +1,160 @@
+// rill::Producer: appends records to a node's topics.
+//
+// A producer picks each record's partition (the record's own `partition`,
+// else XXH3 of its key mod the partition count, else sticky or round-robin as
+// ProducerOptions::keyless says), encodes it straight into that partition's
+// open batch, and appends whole batches to the partition's log. With
+// linger == 0 every send appends at once; with linger > 0 a batch collects
+// records until it holds batch_bytes, its linger expires (a background timer
+// thread sends it), or flush() / SendFuture::get() sends it.
+//
+// Thread safety: every method may be called from several threads at once.
+// Records sent by one thread to one partition keep their order there.
+//
+// Ownership: the producer keeps the node's shared state alive. Destroying it
+// (or close()) flushes the open batches first. A Record's bytes are copied
+// during send(); the caller may reuse them as soon as send() returns.
+//
+// Allocation: none per record once each partition's batch buffer exists
+// (allocated on the first send to it). Batch completion state comes from a
+// pool. A send with a callback stores the std::function (which may allocate
+// if its captures are large).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "rill/error.hpp"
+#include "rill/node.hpp"
+#include "rill/options.hpp"
+#include "rill/record.hpp"
+
+namespace rill {
+
+// Where a sent record landed.
+struct RecordMetadata {
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;     // -1 while not yet known (try_send with linger > 0)
+  std::int64_t timestamp = kNoTimestamp;  // the record's, or the producer clock's
+};
+
+// Outcome of try_send. Only `ok` means the record was accepted.
+enum class SendStatus {
+  ok,         // accepted (appended, or in an open batch when linger > 0)
+  full,       // the partition has no room and the send would have to wait or fail
+  too_large,  // larger than the topic's max_record_bytes
+  closed,     // the producer is closed
+  not_found,  // no such topic, or the record's explicit partition does not exist
+};
+
+constexpr const char* to_string(SendStatus status) noexcept {
+  switch (status) {
+    case SendStatus::ok: return "ok";
+    case SendStatus::full: return "full";
+    case SendStatus::too_large: return "too_large";
+    case SendStatus::closed: return "closed";
+    case SendStatus::not_found: return "not_found";
+  }
+  return "unknown";
+}
+
+// Called once per record when its batch is appended or fails: `error` is null
+// on success. It runs on the thread that appends the batch (a sender, the
+// linger timer, or a flush caller). An exception it throws is caught and
+// dropped; it must not call this producer's flush().
+using SendCallback = std::function<void(const RecordMetadata& metadata, const Error* error)>;
+
+namespace detail {
+class SendCompletion;
+void release_completion(SendCompletion* completion) noexcept;
+}  // namespace detail
+
+// The result of Producer::send: a small move-only handle (no allocation).
+// get() may be called at most once; a future may outlive its producer.
+class SendFuture {
+ public:
+  SendFuture() = default;
+  SendFuture(SendFuture&& other) noexcept;
+  SendFuture& operator=(SendFuture&& other) noexcept;
+  SendFuture(const SendFuture&) = delete;
+  SendFuture& operator=(const SendFuture&) = delete;
+  ~SendFuture() {
+    if (completion_ != nullptr) detail::release_completion(completion_);
+  }
+
+  // False for a default-constructed or moved-from future.
+  [[nodiscard]] bool valid() const noexcept { return completion_ != nullptr || ready_; }
+  // True once get() would not wait.
+  [[nodiscard]] bool ready() const noexcept;
+  // Waits until the record's batch is appended (sending the batch now if it
+  // is still open) and returns where the record is. Throws the send's
+  // rill::Error: timeout (FullPolicy::block waited block_timeout), full
+  // (FullPolicy::fail found the partition full), not_found (topic deleted),
+  // closed (producer closed before the batch was sent).
+  RecordMetadata get();
+
+  // Used by the producer.
+  SendFuture(detail::SendCompletion* completion, std::uint32_t index, RecordMetadata metadata) noexcept
+      : completion_(completion), metadata_(metadata), index_(index) {}
+  SendFuture(RecordMetadata metadata, std::shared_ptr<const Error> error) noexcept
+      : error_(std::move(error)), metadata_(metadata), ready_(true) {}
+
+ private:
+  detail::SendCompletion* completion_ = nullptr;
+  std::shared_ptr<const Error> error_;
+  RecordMetadata metadata_;
+  std::uint32_t index_ = 0;  // the record's place in its batch
+  bool ready_ = false;       // metadata_ (or error_) is final
+};
+
+namespace client {
+class ProducerImpl;  // internal
+}
+
+class Producer {
+ public:
+  // Throws Error(invalid_argument) for a bad option. Starts a timer thread
+  // when options.linger > 0.
+  explicit Producer(const Node& node, const ProducerOptions& options = {});
+  ~Producer();  // flushes, then stops the timer
+  Producer(Producer&&) noexcept;
+  Producer& operator=(Producer&&) noexcept;
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Sends `record` to `topic`. Throws at once, before anything is sent:
+  // Error(not_found) for an unknown topic, Error(invalid_argument) for an
+  // explicit partition out of range, Error(record_too_large) for a record
+  // over the topic's max_record_bytes, Error(closed) after close(). Errors
+  // of the append itself (full, timeout) come through the future. May block
+  // when a batch is appended under FullPolicy::block (up to block_timeout).
+  [[nodiscard]] SendFuture send(std::string_view topic, const Record& record);
+
+  // As above, but reports through `callback` (see SendCallback) instead of
+  // a future. The setup errors listed above still throw from this call.
+  void send(std::string_view topic, const Record& record, SendCallback callback);
+
+  // Never blocks and never throws. `ok` means accepted: with linger == 0 it
+  // is appended and *out (if given) holds its partition, offset and
+  // timestamp; with linger > 0 it waits in its batch and out->offset is -1.
+  // `full` means the record was not taken because its partition has no room
+  // (FullPolicy::block and ::fail alike; an overwrite topic is never full).
+  // A record larger than batch_bytes is appended alone at once.
+  [[nodiscard]] SendStatus try_send(std::string_view topic, const Record& record,
+                                    RecordMetadata* out = nullptr) noexcept;
+
+  // Appends every open batch, waiting (FullPolicy::block) as a send would.
+  // Failures are reported through the records' futures and callbacks.
+  void flush();
+
+  // Flushes, then refuses further sends (Error(closed) / SendStatus::closed).
+  // Idempotent.
+  void close();
+
+ private:
+  std::unique_ptr<client::ProducerImpl> impl_;
+};
+
+}  // namespace rill

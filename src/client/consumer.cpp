@@ -1,0 +1,177 @@
+#include "rill/consumer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "client/consumer_impl.hpp"
+#include "rill/error.hpp"
+#include "topic/names.hpp"
+
+namespace rill::client {
+
+ConsumerImpl::ConsumerImpl(std::shared_ptr<detail::NodeState> node, const ConsumerOptions& options)
+    : node_(std::move(node)), options_(options) {
+  if (!options.group.empty()) topic::validate_group_id(options.group);
+  if (options.max_poll_records < 1) {
+    throw Error(ErrorCode::invalid_argument, "consumer max_poll_records must be at least 1");
+  }
+  if (options.session_timeout < std::chrono::milliseconds(1)) {
+    throw Error(ErrorCode::invalid_argument, "consumer session_timeout must be at least 1 ms");
+  }
+  records_.reserve(std::min<std::size_t>(options.max_poll_records, 1 << 16));
+}
+
+ConsumerImpl::~ConsumerImpl() { close(); }
+
+void ConsumerImpl::check_open() const {
+  if (closed_) throw Error(ErrorCode::closed, "the consumer is closed");
+}
+
+AssignedPartition* ConsumerImpl::find(const TopicPartition& tp) noexcept {
+  const auto it = std::lower_bound(assigned_.begin(), assigned_.end(), tp,
+                                   [](const AssignedPartition& a, const TopicPartition& b) { return a.tp < b; });
+  return it != assigned_.end() && it->tp == tp ? &*it : nullptr;
+}
+
+AssignedPartition& ConsumerImpl::require(const TopicPartition& tp) {
+  check_open();
+  AssignedPartition* ap = find(tp);
+  if (ap == nullptr) {
+    throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" partition {} is not assigned to this consumer",
+                                                  tp.topic, tp.partition));
+  }
+  return *ap;
+}
+
+const AssignedPartition& ConsumerImpl::require(const TopicPartition& tp) const {
+  return const_cast<ConsumerImpl*>(this)->require(tp);
+}
+
+void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<topic::TopicState> topic,
+                                 std::optional<std::int64_t> committed,
+                                 std::unique_ptr<topic::PartitionReader> reader) {
+  const bool earliest = options_.auto_offset_reset == OffsetReset::earliest;
+  if (reader) {
+    (void)reader->seek(committed ? *committed : earliest ? INT64_MIN : INT64_MAX);
+  } else {
+    const std::int64_t start = committed ? *committed
+                               : earliest ? topic::PartitionLog::kEarliest
+                                          : topic::PartitionLog::kLatest;
+    reader = topic->partitions[static_cast<std::size_t>(tp.partition)]->open_reader(start);
+  }
+  AssignedPartition ap;
+  ap.tp = tp;
+  ap.reader = std::move(reader);
+  ap.topic = std::move(topic);
+  const auto it = std::lower_bound(assigned_.begin(), assigned_.end(), tp,
+                                   [](const AssignedPartition& a, const TopicPartition& b) { return a.tp < b; });
+  assigned_.insert(it, std::move(ap));
+}
+
+void ConsumerImpl::release_to_group(const std::vector<TopicPartition>& partitions) {
+  std::vector<topic::Released> released;
+  for (AssignedPartition& ap : assigned_) {
+    if (std::find(partitions.begin(), partitions.end(), ap.tp) == partitions.end()) continue;
+    released.push_back({ap.tp, ap.topic, std::move(ap.reader)});
+  }
+  remove_partitions(partitions);
+  (void)node_->groups.exchange(options_.group, member_id_, std::move(released), {});
+}
+
+void ConsumerImpl::remove_partitions(const std::vector<TopicPartition>& partitions) {
+  std::erase_if(assigned_, [&](const AssignedPartition& a) {
+    return std::find(partitions.begin(), partitions.end(), a.tp) != partitions.end();
+  });
+}
+
+void ConsumerImpl::notify_listener(bool revoked, const std::vector<TopicPartition>& partitions) noexcept {
+  if (listener_ == nullptr || partitions.empty()) return;
+  try {
+    if (revoked) {
+      listener_->on_partitions_revoked(partitions);
+    } else {
+      listener_->on_partitions_assigned(partitions);
+    }
+  } catch (...) {
+    // A listener's exception must not leave the rebalance half done.
+  }
+}
+
+void ConsumerImpl::assign(const std::vector<TopicPartition>& partitions) {
+  check_open();
+  if (mode_ == Mode::subscribed) {
+    throw Error(ErrorCode::invalid_argument, "assign() while subscribed: call unsubscribe() first");
+  }
+  std::vector<std::pair<TopicPartition, std::shared_ptr<topic::TopicState>>> wanted;
+  for (const TopicPartition& tp : partitions) {
+    auto t = node_->topic_or_throw(tp.topic);
+    if (tp.partition < 0 || tp.partition >= t->partition_count()) {
+      throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" has no partition {} (it has {})", tp.topic,
+                                                    tp.partition, t->partition_count()));
+    }
+    wanted.emplace_back(tp, std::move(t));
+  }
+  std::vector<TopicPartition> dropped;
+  for (const AssignedPartition& a : assigned_) {
+    if (std::find(partitions.begin(), partitions.end(), a.tp) == partitions.end()) dropped.push_back(a.tp);
+  }
+  remove_partitions(dropped);
+  for (auto& [tp, t] : wanted) {
+    if (find(tp) != nullptr) continue;
+    std::optional<std::int64_t> start;
+    if (!options_.group.empty()) start = node_->groups.committed(options_.group, tp);
+    add_partition(tp, std::move(t), start);
+  }
+  mode_ = assigned_.empty() ? Mode::none : Mode::manual;
+}
+
+void ConsumerImpl::subscribe(const std::vector<std::string>& topics, RebalanceListener* listener) {
+  check_open();
+  if (options_.group.empty()) {
+    throw Error(ErrorCode::invalid_argument,
+                "subscribe() needs a consumer group: set ConsumerOptions::group (or use assign())");
+  }
+  if (mode_ == Mode::manual) {
+    throw Error(ErrorCode::invalid_argument, "subscribe() while assigned: call unsubscribe() first");
+  }
+  for (const std::string& t : topics) topic::validate_topic_name(t);
+  if (mode_ == Mode::subscribed) unsubscribe();
+  topics_ = topics;
+  listener_ = listener;
+  mode_ = Mode::subscribed;
+  join_group();
+}
+
+void ConsumerImpl::join_group() {
+  member_id_ = node_->groups.join(options_.group, {topics_, options_.assignment, options_.session_timeout});
+  sync_needed_ = true;
+}
+
+void ConsumerImpl::unsubscribe() {
+  check_open();
+  if (mode_ == Mode::subscribed) {
+    const std::vector<TopicPartition> all = assignment();
+    notify_listener(true, all);
+    release_to_group(all);  // the next owners continue from our cursors' commits
+    node_->groups.leave(options_.group, member_id_);
+    member_id_.clear();
+    listener_ = nullptr;
+    topics_.clear();
+  }
+  assigned_.clear();
+  mode_ = Mode::none;
+}
+
+void ConsumerImpl::close() {
+  if (closed_) return;
+  try {
+    unsubscribe();
+  } catch (...) {
+    // close() runs from the destructor: nothing may escape.
+  }
+  assigned_.clear();
+  closed_ = true;
+}
+
+}  // namespace rill::client

@@ -1,0 +1,92 @@
+// ConsumerImpl: the state behind rill::Consumer (one thread at a time).
+//
+// Each assigned partition holds a PartitionReader (a cursor on the
+// partition's log). poll() starts every reader's poll (which releases the
+// previous poll's views), takes part in group rebalancing, then decodes
+// batches straight into a reused vector of RecordViews.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rill/consumer.hpp"
+#include "topic/node_state.hpp"
+
+namespace rill::client {
+
+struct AssignedPartition {
+  TopicPartition tp;
+  std::shared_ptr<topic::TopicState> topic;
+  std::unique_ptr<topic::PartitionReader> reader;
+  bool paused = false;
+  std::optional<LossEvent> pending_loss;  // from a seek below the retained window
+};
+
+class ConsumerImpl {
+ public:
+  ConsumerImpl(std::shared_ptr<detail::NodeState> node, const ConsumerOptions& options);
+  ~ConsumerImpl();
+
+  void assign(const std::vector<TopicPartition>& partitions);
+  void subscribe(const std::vector<std::string>& topics, RebalanceListener* listener);
+  void unsubscribe();
+  PollResult poll(std::chrono::milliseconds timeout);
+  void seek(const TopicPartition& tp, std::int64_t offset);
+  void seek_to(const std::vector<TopicPartition>& partitions, bool end);
+  std::int64_t position(const TopicPartition& tp) const;
+  std::int64_t lag(const TopicPartition& tp) const;
+  void commit(const std::map<TopicPartition, std::int64_t>* offsets);
+  std::optional<std::int64_t> committed(const TopicPartition& tp) const;
+  void set_paused(const std::vector<TopicPartition>& partitions, bool paused);
+  std::vector<TopicPartition> paused() const;
+  std::vector<TopicPartition> assignment() const;
+  const std::string& member_id() const noexcept { return member_id_; }
+  void close();
+
+ private:
+  enum class Mode { none, manual, subscribed };
+  using Clock = std::chrono::steady_clock;
+
+  void check_open() const;
+  AssignedPartition* find(const TopicPartition& tp) noexcept;
+  const AssignedPartition& require(const TopicPartition& tp) const;
+  AssignedPartition& require(const TopicPartition& tp);
+  // Adds `tp` at `committed`, else at auto_offset_reset; reuses `reader`
+  // (a cursor parked by the group) when given.
+  void add_partition(const TopicPartition& tp, std::shared_ptr<topic::TopicState> topic,
+                     std::optional<std::int64_t> committed,
+                     std::unique_ptr<topic::PartitionReader> reader = nullptr);
+  void remove_partitions(const std::vector<TopicPartition>& partitions);
+  // Removes `partitions` and gives them (with their cursors) back to the group.
+  void release_to_group(const std::vector<TopicPartition>& partitions);
+  void notify_listener(bool revoked, const std::vector<TopicPartition>& partitions) noexcept;
+  void join_group();
+  void group_sync(bool force);
+  void apply_target(const std::vector<TopicPartition>& target);
+  void fetch();
+  void read_partition(AssignedPartition& ap);
+  [[nodiscard]] bool wait_for_data(detail::Deadline deadline);
+  [[nodiscard]] bool ready() const noexcept;
+
+  std::shared_ptr<detail::NodeState> node_;
+  const ConsumerOptions options_;
+  std::vector<AssignedPartition> assigned_;  // sorted by tp
+  Mode mode_ = Mode::none;
+  bool closed_ = false;
+
+  std::vector<std::string> topics_;          // the subscription
+  RebalanceListener* listener_ = nullptr;
+  std::string member_id_;
+  std::uint64_t seen_epoch_ = 0;
+  Clock::time_point last_sync_{};
+  bool sync_needed_ = false;
+
+  std::vector<RecordView> records_;          // this poll's views
+  std::vector<LossEvent> losses_;            // this poll's losses
+  std::size_t next_start_ = 0;               // rotates the first partition read
+};
+
+}  // namespace rill::client

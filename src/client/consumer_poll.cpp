@@ -1,0 +1,235 @@
+// ConsumerImpl: polling, group rebalancing, positions and commits; and the
+// public Consumer wrapper.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "client/consumer_impl.hpp"
+#include "rill/error.hpp"
+
+namespace rill::client {
+
+void ConsumerImpl::group_sync(bool force) {
+  if (mode_ != Mode::subscribed) return;
+  const std::uint64_t epoch = node_->groups.epoch();
+  const auto now = Clock::now();
+  if (!force && !sync_needed_ && epoch == seen_epoch_ && now - last_sync_ < options_.session_timeout / 8) {
+    return;
+  }
+  seen_epoch_ = epoch;
+  last_sync_ = now;
+  sync_needed_ = false;
+  topic::SyncResult r = node_->groups.sync(options_.group, member_id_);
+  if (!r.member_alive) {
+    // Removed for silence: our partitions already belong to others. Drop
+    // them without reading (commits from the listener are refused), rejoin.
+    const std::vector<TopicPartition> all = assignment();
+    notify_listener(true, all);
+    assigned_.clear();
+    join_group();
+    sync_needed_ = false;
+    r = node_->groups.sync(options_.group, member_id_);
+  }
+  apply_target(r.target);
+}
+
+void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
+  std::vector<TopicPartition> revoked;
+  std::vector<TopicPartition> wanted;
+  for (const AssignedPartition& a : assigned_) {
+    if (!std::binary_search(target.begin(), target.end(), a.tp)) revoked.push_back(a.tp);
+  }
+  for (const TopicPartition& tp : target) {
+    if (find(tp) == nullptr) wanted.push_back(tp);
+  }
+  if (revoked.empty() && wanted.empty()) return;
+  notify_listener(true, revoked);  // before release: the listener may still commit them
+  std::vector<topic::Released> released;
+  for (AssignedPartition& ap : assigned_) {
+    if (std::binary_search(target.begin(), target.end(), ap.tp)) continue;
+    released.push_back({ap.tp, ap.topic, std::move(ap.reader)});
+  }
+  remove_partitions(revoked);
+  std::vector<topic::Acquired> taken =
+      node_->groups.exchange(options_.group, member_id_, std::move(released), wanted);
+  std::vector<TopicPartition> added;
+  for (topic::Acquired& a : taken) {
+    auto t = node_->find_topic(a.partition.topic);
+    if (!t || a.partition.partition >= t->partition_count()) continue;  // deleted meanwhile
+    add_partition(a.partition, std::move(t), a.committed, std::move(a.reader));
+    added.push_back(a.partition);
+  }
+  notify_listener(false, added);
+}
+
+void ConsumerImpl::read_partition(AssignedPartition& ap) {
+  topic::PartitionReader& reader = *ap.reader;
+  const std::string_view topic_name = ap.topic->name;
+  const std::size_t max = options_.max_poll_records;
+  codec::BatchView batch;
+  codec::DecodedRecord d;
+  while (records_.size() < max) {
+    std::int64_t lost_from = 0;
+    std::int64_t lost = 0;
+    const bool got = reader.next_batch(batch, lost_from, lost);
+    if (lost > 0) losses_.push_back(LossEvent{ap.tp, lost_from, lost});
+    if (!got) break;
+    codec::RecordReader records(batch);
+    std::int64_t next = reader.position();
+    codec::DecodeStatus status;
+    while (records_.size() < max && (status = records.next(d)) == codec::DecodeStatus::ok) {
+      if (d.offset < next) continue;  // read before (a seek into the middle of this batch)
+      records_.push_back(codec::to_record_view(d, topic_name, ap.tp.partition));
+      next = d.offset + 1;
+    }
+    if (records_.size() < max && status == codec::DecodeStatus::corrupt) next = batch.next_offset();
+    reader.consumed(next);
+  }
+}
+
+void ConsumerImpl::fetch() {
+  const std::size_t n = assigned_.size();
+  for (std::size_t i = 0; i < n && records_.size() < options_.max_poll_records; ++i) {
+    AssignedPartition& ap = assigned_[(next_start_ + i) % n];
+    if (ap.pending_loss) {
+      losses_.push_back(*ap.pending_loss);
+      ap.pending_loss.reset();
+    }
+    if (!ap.paused) read_partition(ap);
+  }
+  next_start_ = n == 0 ? 0 : (next_start_ + 1) % n;
+}
+
+bool ConsumerImpl::ready() const noexcept {
+  if (mode_ == Mode::subscribed && node_->groups.epoch() != seen_epoch_) return true;
+  for (const AssignedPartition& ap : assigned_) {
+    if (ap.pending_loss || (!ap.paused && ap.reader->has_data())) return true;
+  }
+  return false;
+}
+
+bool ConsumerImpl::wait_for_data(detail::Deadline deadline) {
+  auto ready_now = [this]() noexcept { return ready(); };
+  switch (options_.wait) {
+    case ConsumerWait::busy_spin: return detail::BusySpin{}.wait_until(ready_now, deadline);
+    case ConsumerWait::spin_then_yield: return detail::SpinThenYield{}.wait_until(ready_now, deadline);
+    case ConsumerWait::blocking: break;
+  }
+  return node_->data_signal.wait_until(ready_now, deadline);
+}
+
+PollResult ConsumerImpl::poll(std::chrono::milliseconds timeout) {
+  check_open();
+  const detail::Deadline deadline = detail::deadline_after(timeout);
+  for (;;) {
+    for (AssignedPartition& ap : assigned_) ap.reader->begin_poll();  // releases the last poll's views
+    records_.clear();
+    losses_.clear();
+    group_sync(false);
+    fetch();
+    if (!records_.empty() || !losses_.empty()) return PollResult(records_, losses_);
+    const auto now = detail::WaitClock::now();
+    if (now >= deadline) return {};
+    detail::Deadline slice = deadline;
+    if (mode_ == Mode::subscribed) {
+      // Wake in time to heartbeat, so a long poll does not look like silence.
+      slice = std::min(deadline, detail::deadline_after(options_.session_timeout / 4));
+    }
+    (void)wait_for_data(slice);
+  }
+}
+
+void ConsumerImpl::seek(const TopicPartition& tp, std::int64_t offset) {
+  AssignedPartition& ap = require(tp);
+  const std::int64_t reached = ap.reader->seek(offset);
+  if (reached > offset && offset >= 0 && ap.topic->options.full_policy == FullPolicy::overwrite) {
+    ap.pending_loss = LossEvent{tp, offset, reached - offset};
+  }
+}
+
+void ConsumerImpl::seek_to(const std::vector<TopicPartition>& partitions, bool end) {
+  for (const TopicPartition& tp : partitions) {
+    (void)require(tp).reader->seek(end ? INT64_MAX : INT64_MIN);
+  }
+}
+
+std::int64_t ConsumerImpl::position(const TopicPartition& tp) const { return require(tp).reader->position(); }
+
+std::int64_t ConsumerImpl::lag(const TopicPartition& tp) const {
+  const AssignedPartition& ap = require(tp);
+  const std::int64_t end = ap.topic->partitions[static_cast<std::size_t>(tp.partition)]->end_offset();
+  return std::max<std::int64_t>(0, end - ap.reader->position());
+}
+
+void ConsumerImpl::commit(const std::map<TopicPartition, std::int64_t>* offsets) {
+  check_open();
+  if (options_.group.empty()) {
+    throw Error(ErrorCode::invalid_argument, "commit() needs a consumer group: set ConsumerOptions::group");
+  }
+  std::map<TopicPartition, std::int64_t> positions;
+  if (offsets == nullptr) {
+    for (const AssignedPartition& ap : assigned_) positions[ap.tp] = ap.reader->position();
+    offsets = &positions;
+  }
+  const std::string& member = mode_ == Mode::subscribed ? member_id_ : std::string();
+  (void)node_->groups.commit(options_.group, member, *offsets);
+}
+
+std::optional<std::int64_t> ConsumerImpl::committed(const TopicPartition& tp) const {
+  check_open();
+  if (options_.group.empty()) return std::nullopt;
+  return node_->groups.committed(options_.group, tp);
+}
+
+void ConsumerImpl::set_paused(const std::vector<TopicPartition>& partitions, bool paused) {
+  for (const TopicPartition& tp : partitions) require(tp).paused = paused;
+}
+
+std::vector<TopicPartition> ConsumerImpl::paused() const {
+  std::vector<TopicPartition> out;
+  for (const AssignedPartition& ap : assigned_) {
+    if (ap.paused) out.push_back(ap.tp);
+  }
+  return out;
+}
+
+std::vector<TopicPartition> ConsumerImpl::assignment() const {
+  std::vector<TopicPartition> out;
+  for (const AssignedPartition& ap : assigned_) out.push_back(ap.tp);
+  return out;
+}
+
+}  // namespace rill::client
+
+namespace rill {
+
+Consumer::Consumer(const Node& node, const ConsumerOptions& options)
+    : impl_(std::make_unique<client::ConsumerImpl>(node.state(), options)) {}
+Consumer::~Consumer() = default;
+Consumer::Consumer(Consumer&&) noexcept = default;
+Consumer& Consumer::operator=(Consumer&&) noexcept = default;
+
+void Consumer::assign(const std::vector<TopicPartition>& partitions) { impl_->assign(partitions); }
+void Consumer::subscribe(const std::vector<std::string>& topics, RebalanceListener* listener) {
+  impl_->subscribe(topics, listener);
+}
+void Consumer::unsubscribe() { impl_->unsubscribe(); }
+PollResult Consumer::poll(std::chrono::milliseconds timeout) { return impl_->poll(timeout); }
+void Consumer::seek(const TopicPartition& tp, std::int64_t offset) { impl_->seek(tp, offset); }
+void Consumer::seek_to_beginning(const std::vector<TopicPartition>& partitions) {
+  impl_->seek_to(partitions, false);
+}
+void Consumer::seek_to_end(const std::vector<TopicPartition>& partitions) { impl_->seek_to(partitions, true); }
+std::int64_t Consumer::position(const TopicPartition& tp) const { return impl_->position(tp); }
+std::int64_t Consumer::lag(const TopicPartition& tp) const { return impl_->lag(tp); }
+void Consumer::commit() { impl_->commit(nullptr); }
+void Consumer::commit(const std::map<TopicPartition, std::int64_t>& offsets) { impl_->commit(&offsets); }
+std::optional<std::int64_t> Consumer::committed(const TopicPartition& tp) const { return impl_->committed(tp); }
+void Consumer::pause(const std::vector<TopicPartition>& partitions) { impl_->set_paused(partitions, true); }
+void Consumer::resume(const std::vector<TopicPartition>& partitions) { impl_->set_paused(partitions, false); }
+std::vector<TopicPartition> Consumer::paused() const { return impl_->paused(); }
+std::vector<TopicPartition> Consumer::assignment() const { return impl_->assignment(); }
+std::string Consumer::member_id() const { return impl_->member_id(); }
+void Consumer::close() { impl_->close(); }
+
+}  // namespace rill

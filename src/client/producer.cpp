@@ -1,0 +1,209 @@
+#include "rill/producer.hpp"
+
+#include <fmt/format.h>
+
+#include <cassert>
+#include <random>
+
+#include "client/producer_impl.hpp"
+
+namespace rill::client {
+namespace {
+
+void validate(const ProducerOptions& o) {
+  if (o.batch_bytes < 128 || o.batch_bytes > (std::size_t{64} << 20)) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("producer batch_bytes = {}: must be between 128 and {}", o.batch_bytes,
+                            std::size_t{64} << 20));
+  }
+  if (o.linger.count() < 0) {
+    throw Error(ErrorCode::invalid_argument, "producer linger must not be negative");
+  }
+}
+
+}  // namespace
+
+TopicHandle::TopicHandle(std::shared_ptr<topic::TopicState> t, const ProducerOptions& options,
+                         std::uint32_t seed)
+    : state(std::move(t)),
+      keyless(options.keyless, state->partition_count(), seed),
+      batch_limit(std::min(options.batch_bytes, state->partitions.front()->max_batch_bytes())) {
+  for (std::int32_t p = 0; p < state->partition_count(); ++p) {
+    auto acc = std::make_unique<PartitionAccumulator>();
+    acc->topic = this;
+    acc->log = state->partitions[static_cast<std::size_t>(p)].get();
+    acc->partition = p;
+    accumulators.push_back(std::move(acc));
+  }
+}
+
+ProducerImpl::ProducerImpl(std::shared_ptr<detail::NodeState> node, const ProducerOptions& options)
+    : node_(std::move(node)), options_(options), pool_(nullptr) {
+  validate(options);
+  pool_ = new CompletionPool();
+  if (options_.linger.count() > 0) timer_ = std::thread([this] { linger_loop(); });
+}
+
+ProducerImpl::~ProducerImpl() {
+  close();
+  pool_->release_owner();
+}
+
+void ProducerImpl::close() {
+  if (closed_.exchange(true, std::memory_order_acq_rel)) return;  // acq_rel: once
+  if (timer_.joinable()) {
+    {
+      std::lock_guard lock(timer_mutex_);
+      timer_stop_ = true;
+    }
+    timer_wake_.notify_all();
+    timer_.join();
+  }
+  flush();
+}
+
+TopicHandle* ProducerImpl::find_handle(std::string_view topic) noexcept {
+  try {
+    std::lock_guard lock(handles_mutex_);
+    for (const auto& h : handles_) {
+      // relaxed: see TopicState::deleted.
+      if (h->state->name == topic && !h->state->deleted.load(std::memory_order_relaxed)) return h.get();
+    }
+    auto state = node_->find_topic(topic);
+    if (!state) return nullptr;
+    auto h = std::make_unique<TopicHandle>(std::move(state), options_,
+                                           static_cast<std::uint32_t>(std::random_device{}()));
+    h->producer = this;
+    handles_.push_back(std::move(h));
+    return handles_.back().get();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+TopicHandle* ProducerImpl::handle(std::string_view topic) {
+  // relaxed: a flag; a send racing with close() may still go through.
+  if (closed_.load(std::memory_order_relaxed)) {
+    throw Error(ErrorCode::closed, fmt::format("send to topic \"{}\": the producer is closed", topic));
+  }
+  // acquire: pairs with the release store below; the handle is fully built.
+  TopicHandle* h = last_handle_.load(std::memory_order_acquire);
+  if (h != nullptr && h->state->name == topic && !h->state->deleted.load(std::memory_order_relaxed)) {
+    return h;
+  }
+  h = find_handle(topic);
+  if (h == nullptr) {
+    throw Error(ErrorCode::not_found,
+                fmt::format("send to topic \"{}\": no such topic (create it with Node::create_topic)", topic));
+  }
+  last_handle_.store(h, std::memory_order_release);
+  return h;
+}
+
+std::int32_t ProducerImpl::choose_partition(TopicHandle& h, const Record& record) noexcept {
+  if (record.partition != kAnyPartition) return record.partition;
+  if (record.key) return topic::partition_for_key(*record.key, h.state->partition_count());
+  return h.keyless.next();
+}
+
+std::shared_ptr<const Error> ProducerImpl::make_error(const TopicHandle& h, std::int32_t partition,
+                                                      topic::AppendStatus status) const {
+  const auto& o = h.state->options;
+  switch (status) {
+    case topic::AppendStatus::timed_out:
+      return std::make_shared<const Error>(
+          ErrorCode::timeout,
+          fmt::format("topic \"{}\" partition {} stayed full for block_timeout = {} ms "
+                      "(FullPolicy::block): its slowest reader did not move",
+                      h.state->name, partition, o.block_timeout.count()));
+    case topic::AppendStatus::full:
+      return std::make_shared<const Error>(
+          ErrorCode::full,
+          fmt::format("topic \"{}\" partition {} is full (FullPolicy::fail, capacity_bytes = {}): "
+                      "the record was not sent",
+                      h.state->name, partition, o.capacity_bytes));
+    case topic::AppendStatus::too_large:
+      return std::make_shared<const Error>(
+          ErrorCode::record_too_large,
+          fmt::format("topic \"{}\" partition {}: batch larger than the partition accepts",
+                      h.state->name, partition));
+    case topic::AppendStatus::ok: break;
+  }
+  return nullptr;
+}
+
+BatchOutcome ProducerImpl::send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full) {
+  BatchOutcome outcome;
+  const std::span<std::byte> batch = acc.builder->finish();
+  const auto deadline = wait ? detail::deadline_after(acc.topic->state->options.block_timeout)
+                             : detail::WaitClock::now();
+  const topic::AppendResult r = acc.log->append(batch, wait, deadline);
+  outcome.status = r.status;
+  if (r.status == topic::AppendStatus::full && keep_on_full) return outcome;
+  outcome.base_offset = r.base_offset;
+  if (r.status != topic::AppendStatus::ok) outcome.error = make_error(*acc.topic, acc.partition, r.status);
+  complete(outcome, acc);
+  return outcome;
+}
+
+void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
+  if (detail::SendCompletion* c = acc.completion; c != nullptr) {
+    c->base_offset = outcome.base_offset;
+    c->error = outcome.error;
+    // release: pairs with the acquire loads of `done` in SendFuture.
+    c->done.store(1, std::memory_order_release);
+    c->done.notify_all();  // libstdc++ makes no system call without a waiter
+    // acq_rel: hand over the open-batch bias for the futures' own counts.
+    const std::int64_t left =
+        c->references.fetch_add(acc.open_futures - detail::SendCompletion::kOpenBias,
+                                std::memory_order_acq_rel) +
+        acc.open_futures - detail::SendCompletion::kOpenBias;
+    if (left == 0) c->pool->recycle(c);
+    acc.completion = nullptr;
+    acc.open_futures = 0;
+  }
+  outcome.callbacks.swap(acc.callbacks);
+  acc.builder->reset();
+  acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a hint for the timer
+  acc.topic->keyless.batch_sent(acc.partition);
+}
+
+void ProducerImpl::run_callbacks(BatchOutcome& outcome, std::int32_t partition) noexcept {
+  for (PendingCallback& pending : outcome.callbacks) {
+    const RecordMetadata md{partition, outcome.error ? -1 : outcome.base_offset + pending.index,
+                            pending.timestamp};
+    try {
+      pending.callback(md, outcome.error.get());
+    } catch (...) {
+      // A callback's exception must not unwind through the producer.
+    }
+  }
+  outcome.callbacks.clear();
+}
+
+SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& record, std::int64_t timestamp,
+                                    SendCallback* callback, std::unique_lock<SpinLock>& lock) {
+  BatchOutcome before;
+  if (acc.builder && !acc.builder->empty()) before = send_batch_locked(acc, true, false);
+  codec::BatchBuilder alone(codec::BatchBuilder::record_size_bound(record) + codec::kBatchHeaderSize + 8);
+  const bool fits = alone.try_append(record, timestamp);
+  assert(fits);
+  (void)fits;
+  const topic::AppendResult r = acc.log->append(
+      alone.finish(), true, detail::deadline_after(acc.topic->state->options.block_timeout));
+  acc.topic->keyless.batch_sent(acc.partition);
+  lock.unlock();
+  run_callbacks(before, acc.partition);
+  const RecordMetadata md{acc.partition, r.status == topic::AppendStatus::ok ? r.base_offset : -1, timestamp};
+  auto error = make_error(*acc.topic, acc.partition, r.status);
+  if (callback != nullptr) {
+    try {
+      (*callback)(md, error.get());
+    } catch (...) {
+    }
+    return {};
+  }
+  return SendFuture(md, std::move(error));
+}
+
+}  // namespace rill::client

@@ -1,0 +1,126 @@
+// ProducerImpl: the state behind rill::Producer.
+//
+// Per topic a TopicHandle holds one PartitionAccumulator per partition: the
+// open batch (a codec::BatchBuilder that records are encoded into directly),
+// its pooled completion, and its callbacks, behind a SpinLock. A send hashes
+// the key once, locks one accumulator, encodes the record, and appends the
+// batch to the partition log when it is full (or at once when linger is 0):
+// one ring publish per batch. A timer thread sends batches whose linger has
+// expired.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "client/send_completion.hpp"
+#include "client/spin_lock.hpp"
+#include "codec/batch_builder.hpp"
+#include "rill/producer.hpp"
+#include "topic/node_state.hpp"
+#include "topic/partitioner.hpp"
+
+namespace rill::client {
+
+using Clock = std::chrono::steady_clock;
+struct PendingCallback {
+  std::uint32_t index = 0;  // the record's place in its batch
+  std::int64_t timestamp = kNoTimestamp;
+  SendCallback callback;
+};
+using Callbacks = std::vector<PendingCallback>;
+
+struct TopicHandle;
+class ProducerImpl;
+
+struct PartitionAccumulator {
+  SpinLock lock;
+  // Everything below is guarded by `lock`.
+  std::optional<codec::BatchBuilder> builder;  // created on first use
+  detail::SendCompletion* completion = nullptr;  // the open batch's, if it has futures
+  std::int64_t open_futures = 0;                 // futures handed out for the open batch
+  Clock::time_point opened_at{};                 // when the open batch got its first record
+  std::int64_t batch_timestamp = kNoTimestamp;   // producer clock for the open batch's records
+  Callbacks callbacks;                           // of the open batch's records
+  TopicHandle* topic = nullptr;
+  topic::PartitionLog* log = nullptr;
+  std::int32_t partition = 0;
+  // Set (relaxed) when the open batch gets its first record, cleared when it
+  // is sent; lets the linger timer skip idle partitions without locking.
+  std::atomic<bool> has_records{false};
+};
+
+struct TopicHandle {
+  TopicHandle(std::shared_ptr<topic::TopicState> t, const ProducerOptions& options, std::uint32_t seed);
+
+  std::shared_ptr<topic::TopicState> state;
+  std::vector<std::unique_ptr<PartitionAccumulator>> accumulators;
+  topic::KeylessPartitioner keyless;
+  std::size_t batch_limit;  // bytes at which a batch is sent
+  ProducerImpl* producer = nullptr;
+};
+
+// What appending one batch produced, for the futures and callbacks.
+struct BatchOutcome {
+  topic::AppendStatus status = topic::AppendStatus::ok;
+  std::int64_t base_offset = -1;
+  std::shared_ptr<const Error> error;
+  Callbacks callbacks;  // to run once the accumulator is unlocked
+};
+
+class ProducerImpl {
+ public:
+  ProducerImpl(std::shared_ptr<detail::NodeState> node, const ProducerOptions& options);
+  ~ProducerImpl();
+
+  SendFuture send(std::string_view topic, const Record& record, SendCallback* callback);
+  SendStatus try_send(std::string_view topic, const Record& record, RecordMetadata* out) noexcept;
+  void flush();
+  void close();
+  // Sends the open batch of `acc` if `completion` is still its batch.
+  void flush_for(PartitionAccumulator& acc, const detail::SendCompletion* completion);
+
+ private:
+  TopicHandle* handle(std::string_view topic);             // throws not_found / closed
+  TopicHandle* find_handle(std::string_view topic) noexcept;  // null if unknown
+  std::int32_t choose_partition(TopicHandle& h, const Record& record) noexcept;
+  // Appends the open batch (must be non-empty) and completes it. With
+  // keep_on_full, a full partition leaves the batch open (try_send).
+  BatchOutcome send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full);
+  void complete(BatchOutcome& outcome, PartitionAccumulator& acc);
+  SendFuture send_alone(PartitionAccumulator& acc, const Record& record, std::int64_t timestamp,
+                        SendCallback* callback, std::unique_lock<SpinLock>& lock);
+  // try_send's work under the accumulator's lock; never waits.
+  SendStatus try_append_locked(PartitionAccumulator& acc, const Record& record, std::size_t bound,
+                               RecordMetadata* out, BatchOutcome& before, BatchOutcome& now);
+  SendStatus try_send_alone(PartitionAccumulator& acc, const Record& record, std::size_t bound,
+                            RecordMetadata* out);
+  void run_callbacks(BatchOutcome& outcome, std::int32_t partition) noexcept;
+  void flush_accumulator(PartitionAccumulator& acc);
+  void linger_loop();
+  std::shared_ptr<const Error> make_error(const TopicHandle& h, std::int32_t partition,
+                                          topic::AppendStatus status) const;
+
+  std::shared_ptr<detail::NodeState> node_;
+  const ProducerOptions options_;
+  CompletionPool* pool_;
+  std::atomic<bool> closed_{false};
+
+  std::mutex handles_mutex_;                          // guards handles_ (appends only)
+  std::vector<std::unique_ptr<TopicHandle>> handles_;  // never shrinks: raw pointers stay valid
+  std::atomic<TopicHandle*> last_handle_{nullptr};     // the most recently used handle
+
+  std::mutex timer_mutex_;
+  std::condition_variable timer_wake_;
+  bool timer_stop_ = false;
+  std::thread timer_;
+};
+
+}  // namespace rill::client

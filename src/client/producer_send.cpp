@@ -1,0 +1,239 @@
+// The send paths of ProducerImpl and the public Producer wrapper.
+#include <fmt/format.h>
+
+#include <cassert>
+
+#include "client/producer_impl.hpp"
+
+namespace rill::client {
+namespace {
+
+std::int64_t wall_clock_ms() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Starts a batch on an empty accumulator: its clock for timestamp-less records.
+void open_batch(PartitionAccumulator& acc, bool lingering) {
+  if (!acc.builder->empty()) return;
+  acc.batch_timestamp = wall_clock_ms();
+  if (lingering) acc.opened_at = Clock::now();
+  acc.has_records.store(true, std::memory_order_relaxed);  // relaxed: a hint for the timer
+}
+
+}  // namespace
+
+SendFuture ProducerImpl::send(std::string_view topic, const Record& record, SendCallback* callback) {
+  TopicHandle& h = *handle(topic);
+  const std::size_t bound = codec::BatchBuilder::record_size_bound(record);
+  const auto& o = h.state->options;
+  if (bound > o.max_record_bytes) {
+    throw Error(ErrorCode::record_too_large,
+                fmt::format("send to topic \"{}\": the record takes {} bytes encoded (key {}, value {}, "
+                            "{} headers), more than the topic's max_record_bytes = {}",
+                            topic, bound, record.key ? record.key->size() : 0,
+                            record.value ? record.value->size() : 0, record.headers.size(),
+                            o.max_record_bytes));
+  }
+  if (record.partition != kAnyPartition &&
+      (record.partition < 0 || record.partition >= h.state->partition_count())) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("send to topic \"{}\": partition {} does not exist (the topic has {}: 0 to {})",
+                            topic, record.partition, h.state->partition_count(),
+                            h.state->partition_count() - 1));
+  }
+  PartitionAccumulator& acc = *h.accumulators[static_cast<std::size_t>(choose_partition(h, record))];
+  std::unique_lock lock(acc.lock);
+  if (bound + codec::kBatchHeaderSize > h.batch_limit) {
+    const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : wall_clock_ms();
+    return send_alone(acc, record, ts, callback, lock);
+  }
+  if (!acc.builder) acc.builder.emplace(h.batch_limit);
+  BatchOutcome before;
+  if (!acc.builder->empty() && acc.builder->size_bytes() + bound > h.batch_limit) {
+    before = send_batch_locked(acc, true, false);
+  }
+  const bool lingering = options_.linger.count() > 0;
+  open_batch(acc, lingering);
+  const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : acc.batch_timestamp;
+  const bool appended = acc.builder->try_append(record, ts);
+  assert(appended);  // the batch had room for `bound` bytes
+  (void)appended;
+  const std::uint32_t index = acc.builder->record_count() - 1;
+  RecordMetadata md{acc.partition, -1, ts};
+  if (callback != nullptr) acc.callbacks.push_back({index, ts, std::move(*callback)});
+  if (!lingering || acc.builder->size_bytes() >= h.batch_limit) {
+    BatchOutcome now = send_batch_locked(acc, true, false);
+    lock.unlock();
+    run_callbacks(before, acc.partition);
+    run_callbacks(now, acc.partition);
+    if (callback != nullptr) return {};
+    md.offset = now.error ? -1 : now.base_offset + index;
+    return SendFuture(md, std::move(now.error));
+  }
+  detail::SendCompletion* completion = nullptr;
+  if (callback == nullptr) {
+    if (acc.completion == nullptr) acc.completion = pool_->acquire(&acc, acc.partition);
+    ++acc.open_futures;
+    completion = acc.completion;
+  }
+  lock.unlock();
+  if (!before.callbacks.empty()) run_callbacks(before, acc.partition);
+  if (completion == nullptr) return {};
+  return SendFuture(completion, index, md);
+}
+
+SendStatus ProducerImpl::try_send(std::string_view topic, const Record& record, RecordMetadata* out) noexcept {
+  try {
+    if (closed_.load(std::memory_order_relaxed)) return SendStatus::closed;  // relaxed: a flag
+    TopicHandle* h = last_handle_.load(std::memory_order_acquire);  // pairs with handle()'s store
+    if (h == nullptr || h->state->name != topic || h->state->deleted.load(std::memory_order_relaxed)) {
+      h = find_handle(topic);
+      if (h == nullptr) return SendStatus::not_found;
+      last_handle_.store(h, std::memory_order_release);
+    }
+    const std::size_t bound = codec::BatchBuilder::record_size_bound(record);
+    if (bound > h->state->options.max_record_bytes) return SendStatus::too_large;
+    if (record.partition != kAnyPartition &&
+        (record.partition < 0 || record.partition >= h->state->partition_count())) {
+      return SendStatus::not_found;
+    }
+    PartitionAccumulator& acc = *h->accumulators[static_cast<std::size_t>(choose_partition(*h, record))];
+    BatchOutcome before;
+    BatchOutcome now;
+    std::unique_lock lock(acc.lock);
+    const SendStatus status = try_append_locked(acc, record, bound, out, before, now);
+    lock.unlock();
+    run_callbacks(before, acc.partition);
+    run_callbacks(now, acc.partition);
+    return status;
+  } catch (...) {
+    return SendStatus::closed;  // out of memory while building an error or a handle
+  }
+}
+
+SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Record& record, std::size_t bound,
+                                           RecordMetadata* out, BatchOutcome& before, BatchOutcome& now) {
+  const std::size_t limit = acc.topic->batch_limit;
+  if (!acc.builder) acc.builder.emplace(limit);
+  if (!acc.builder->empty() && acc.builder->size_bytes() + bound > limit) {
+    before = send_batch_locked(acc, false, true);
+    if (before.status == topic::AppendStatus::full) return SendStatus::full;  // batch stays open
+  }
+  if (bound + codec::kBatchHeaderSize > limit) return try_send_alone(acc, record, bound, out);
+  const bool lingering = options_.linger.count() > 0;
+  open_batch(acc, lingering);
+  const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : acc.batch_timestamp;
+  if (!acc.builder->try_append(record, ts)) return SendStatus::full;
+  const std::uint32_t index = acc.builder->record_count() - 1;
+  RecordMetadata md{acc.partition, -1, ts};
+  if (!lingering) {
+    now = send_batch_locked(acc, false, true);
+    if (now.status == topic::AppendStatus::full) {
+      acc.builder->reset();  // the batch held only this record: it was not taken
+      acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a timer hint
+      return SendStatus::full;
+    }
+    md.offset = now.base_offset + index;
+  } else if (acc.builder->size_bytes() >= limit) {
+    now = send_batch_locked(acc, false, true);  // if full it stays open and is sent later
+  }
+  if (out != nullptr) *out = md;
+  return SendStatus::ok;
+}
+
+SendStatus ProducerImpl::try_send_alone(PartitionAccumulator& acc, const Record& record, std::size_t bound,
+                                        RecordMetadata* out) {
+  const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : wall_clock_ms();
+  codec::BatchBuilder alone(bound + codec::kBatchHeaderSize + 8);
+  if (!alone.try_append(record, ts)) return SendStatus::too_large;
+  const topic::AppendResult r = acc.log->append(alone.finish(), false, detail::WaitClock::now());
+  if (r.status != topic::AppendStatus::ok) return SendStatus::full;
+  acc.topic->keyless.batch_sent(acc.partition);
+  if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts};
+  return SendStatus::ok;
+}
+
+void ProducerImpl::flush_accumulator(PartitionAccumulator& acc) {
+  std::unique_lock lock(acc.lock);
+  if (!acc.builder || acc.builder->empty()) return;
+  BatchOutcome outcome = send_batch_locked(acc, true, false);
+  lock.unlock();
+  run_callbacks(outcome, acc.partition);
+}
+
+void ProducerImpl::flush_for(PartitionAccumulator& acc, const detail::SendCompletion* completion) {
+  std::unique_lock lock(acc.lock);
+  if (acc.completion != completion || !acc.builder || acc.builder->empty()) return;
+  BatchOutcome outcome = send_batch_locked(acc, true, false);
+  lock.unlock();
+  run_callbacks(outcome, acc.partition);
+}
+
+void ProducerImpl::flush() {
+  std::vector<TopicHandle*> handles;
+  {
+    std::lock_guard lock(handles_mutex_);
+    for (const auto& h : handles_) handles.push_back(h.get());
+  }
+  for (TopicHandle* h : handles) {
+    for (const auto& acc : h->accumulators) flush_accumulator(*acc);
+  }
+}
+
+void ProducerImpl::linger_loop() {
+  const auto period = std::max<Clock::duration>(options_.linger / 2, std::chrono::microseconds(100));
+  std::unique_lock timer_lock(timer_mutex_);
+  while (!timer_stop_) {
+    timer_wake_.wait_for(timer_lock, period);
+    if (timer_stop_) break;
+    timer_lock.unlock();
+    std::vector<TopicHandle*> handles;
+    {
+      std::lock_guard lock(handles_mutex_);
+      for (const auto& h : handles_) handles.push_back(h.get());
+    }
+    const auto now = Clock::now();
+    for (TopicHandle* h : handles) {
+      for (const auto& acc_ptr : h->accumulators) {
+        PartitionAccumulator& acc = *acc_ptr;
+        // relaxed: a hint; the state is checked again under the lock.
+        if (!acc.has_records.load(std::memory_order_relaxed) || !acc.lock.try_lock()) continue;
+        std::unique_lock lock(acc.lock, std::adopt_lock);
+        if (!acc.builder || acc.builder->empty() || now - acc.opened_at < options_.linger) continue;
+        BatchOutcome outcome = send_batch_locked(acc, true, false);
+        lock.unlock();
+        run_callbacks(outcome, acc.partition);
+      }
+    }
+    timer_lock.lock();
+  }
+}
+
+}  // namespace rill::client
+
+namespace rill {
+
+Producer::Producer(const Node& node, const ProducerOptions& options)
+    : impl_(std::make_unique<client::ProducerImpl>(node.state(), options)) {}
+Producer::~Producer() = default;
+Producer::Producer(Producer&&) noexcept = default;
+Producer& Producer::operator=(Producer&&) noexcept = default;
+
+SendFuture Producer::send(std::string_view topic, const Record& record) {
+  return impl_->send(topic, record, nullptr);
+}
+
+void Producer::send(std::string_view topic, const Record& record, SendCallback callback) {
+  (void)impl_->send(topic, record, &callback);
+}
+
+SendStatus Producer::try_send(std::string_view topic, const Record& record, RecordMetadata* out) noexcept {
+  return impl_->try_send(topic, record, out);
+}
+
+void Producer::flush() { impl_->flush(); }
+void Producer::close() { impl_->close(); }
+
+}  // namespace rill

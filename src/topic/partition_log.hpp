@@ -1,0 +1,83 @@
+// PartitionLog: what a topic needs from one partition's storage, whatever
+// the storage kind. A memory partition (memory_partition.hpp) implements it
+// today; a durable partition (segment files) implements the same interface.
+//
+// The calls are per batch or per poll, never per record, so a virtual call
+// here costs nothing measurable.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "codec/batch_reader.hpp"
+#include "rill/detail/wait_strategy.hpp"
+#include "rill/options.hpp"
+#include "rill/topic.hpp"
+
+namespace rill::topic {
+
+enum class AppendStatus {
+  ok,         // appended; AppendResult::base_offset is the batch's first offset
+  full,       // no room now (FullPolicy::fail, or a non-waiting append)
+  timed_out,  // FullPolicy::block waited until the deadline
+  too_large,  // the batch can never fit this partition
+};
+
+struct AppendResult {
+  AppendStatus status = AppendStatus::ok;
+  std::int64_t base_offset = -1;
+};
+
+// One reader's cursor on one partition, owned by one thread (a consumer).
+// A poll is: begin_poll(), then next_batch() / consumed() until it returns
+// false or the caller has enough. Batches returned during a poll stay valid
+// until the next begin_poll() (or the reader's destruction).
+class PartitionReader {
+ public:
+  virtual ~PartitionReader() = default;
+
+  // Releases the batches of the previous poll.
+  virtual void begin_poll() noexcept = 0;
+  // The batch holding the next offset to read, or false when nothing is
+  // available now. *lost receives the records overwritten since the last
+  // call (overwrite policy), starting at offset *lost_from.
+  [[nodiscard]] virtual bool next_batch(codec::BatchView& out, std::int64_t& lost_from,
+                                        std::int64_t& lost) noexcept = 0;
+  // The caller read the current batch's records up to `next_offset`
+  // (exclusive); once that is the batch's end the reader moves past it.
+  virtual void consumed(std::int64_t next_offset) noexcept = 0;
+  // True when a record past the position may be read (cheap, lock-free).
+  [[nodiscard]] virtual bool has_data() const noexcept = 0;
+  // The offset of the next record this reader returns.
+  [[nodiscard]] virtual std::int64_t position() const noexcept = 0;
+  // Moves to `offset`, clamped to the retained window [start, end]. Returns
+  // the offset reached. Releases the previous poll's batches.
+  virtual std::int64_t seek(std::int64_t offset) noexcept = 0;
+};
+
+class PartitionLog {
+ public:
+  virtual ~PartitionLog() = default;
+
+  // Appends one finished batch (its base offset is set here, in `batch`
+  // and in storage). When `wait` is true and the policy is block, waits
+  // until `deadline` for room. Thread-safe: appends are serialized.
+  [[nodiscard]] virtual AppendResult append(std::span<std::byte> batch, bool wait,
+                                            detail::Deadline deadline) noexcept = 0;
+
+  // The largest batch (in bytes) this partition accepts.
+  [[nodiscard]] virtual std::size_t max_batch_bytes() const noexcept = 0;
+  // The retained window now (a snapshot, may be stale at once).
+  [[nodiscard]] virtual PartitionInfo info() const noexcept = 0;
+  [[nodiscard]] virtual std::int64_t end_offset() const noexcept = 0;
+
+  // A new cursor at `offset` (clamped to the window) or, when `offset` < 0,
+  // at the window's start (kEarliest) or end (kLatest).
+  static constexpr std::int64_t kEarliest = -1;
+  static constexpr std::int64_t kLatest = -2;
+  [[nodiscard]] virtual std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) = 0;
+};
+
+}  // namespace rill::topic

@@ -1,0 +1,224 @@
+// The memory partition log: offsets, wrap, seek, and the three full policies.
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "codec/batch_builder.hpp"
+#include "test_util.hpp"
+#include "topic/memory_partition.hpp"
+
+namespace {
+
+using rill::FullPolicy;
+using rill::topic::AppendStatus;
+using rill::topic::MemoryPartition;
+using rill::topic::PartitionLog;
+using rill::topic::PartitionReader;
+using namespace std::chrono_literals;
+
+constexpr std::size_t kCapacity = 64 * 1024;
+
+// Builds one batch of `count` records whose values are `value_bytes` long.
+class BatchMaker {
+ public:
+  std::span<std::byte> make(int count, std::size_t value_bytes = 16) {
+    builder_.reset();
+    value_.assign(value_bytes, 'v');
+    for (int i = 0; i < count; ++i) {
+      const rill::Record r{.key = std::nullopt, .value = value_};
+      if (!builder_.try_append(r, 1000 + i)) return {};  // too big for the builder: append fails
+    }
+    return builder_.finish();
+  }
+
+ private:
+  rill::codec::BatchBuilder builder_{32 * 1024};
+  std::string value_;
+};
+
+rill::detail::Deadline in(std::chrono::milliseconds d) { return rill::detail::deadline_after(d); }
+
+std::int64_t append(MemoryPartition& log, std::span<std::byte> batch) {
+  const auto r = log.append(batch, false, in(0ms));
+  REQUIRE(r.status == AppendStatus::ok);
+  return r.base_offset;
+}
+
+// Reads every available batch: their base offsets (and checks each checksum).
+std::vector<std::int64_t> read_bases(PartitionReader& reader, std::int64_t* lost_total = nullptr) {
+  std::vector<std::int64_t> bases;
+  reader.begin_poll();
+  rill::codec::BatchView batch;
+  std::int64_t lost_from = 0, lost = 0;
+  while (reader.next_batch(batch, lost_from, lost)) {
+    if (lost_total != nullptr) *lost_total += lost;
+    CHECK(rill::codec::compute_checksum(batch.bytes()) == batch.checksum());
+    bases.push_back(batch.base_offset());
+    reader.consumed(batch.next_offset());
+  }
+  if (lost_total != nullptr) *lost_total += lost;
+  return bases;
+}
+
+// Polls until a poll finds nothing (an overwrite reader copies at most half
+// the ring per poll).
+std::vector<std::int64_t> read_all(PartitionReader& reader, std::int64_t* lost_total = nullptr) {
+  std::vector<std::int64_t> all;
+  for (;;) {
+    const auto bases = read_bases(reader, lost_total);
+    if (bases.empty()) return all;
+    all.insert(all.end(), bases.begin(), bases.end());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("memory log: appended batches get dense offsets from zero", "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
+  BatchMaker maker;
+  auto reader = log.open_reader(PartitionLog::kEarliest);
+  CHECK(append(log, maker.make(2)) == 0);
+  CHECK(append(log, maker.make(3)) == 2);
+  CHECK(append(log, maker.make(1)) == 5);
+  CHECK(log.end_offset() == 6);
+  CHECK(read_bases(*reader) == std::vector<std::int64_t>{0, 2, 5});
+  CHECK(reader->position() == 6);
+  CHECK(read_bases(*reader).empty());
+  const auto info = log.info();
+  CHECK(info.start_offset == 0);
+  CHECK(info.end_offset == 6);
+}
+
+TEST_CASE("memory log: a reader opened at the end sees only later batches", "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
+  BatchMaker maker;
+  (void)append(log, maker.make(4));
+  auto reader = log.open_reader(PartitionLog::kLatest);
+  CHECK(reader->position() == 4);
+  CHECK_FALSE(reader->has_data());
+  (void)append(log, maker.make(1));
+  CHECK(reader->has_data());
+  CHECK(read_bases(*reader) == std::vector<std::int64_t>{4});
+}
+
+TEST_CASE("memory log: frames wrap with padding and stay intact", "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
+  BatchMaker maker;
+  auto reader = log.open_reader(PartitionLog::kEarliest);
+  std::int64_t expected = 0;
+  // 7000-byte batches do not divide the ring: each lap ends in a padding frame.
+  for (int i = 0; i < 40; ++i) {
+    const std::int64_t base = append(log, maker.make(3, 7000 / 3));
+    CHECK(base == expected);
+    expected += 3;
+    const auto bases = read_bases(*reader);
+    REQUIRE(bases.size() == 1);
+    CHECK(bases[0] == base);
+    CHECK(log.info().retained_bytes <= log.capacity());
+  }
+  CHECK(log.committed_position() > 4 * kCapacity);
+  CHECK(reader->position() == expected);
+}
+
+TEST_CASE("memory log: seek moves inside the retained window and clamps outside it", "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
+  BatchMaker maker;
+  auto reader = log.open_reader(PartitionLog::kEarliest);
+  for (int i = 0; i < 100; ++i) (void)append(log, maker.make(2, 100));
+  CHECK(reader->seek(51) == 51);
+  auto bases = read_bases(*reader);
+  REQUIRE_FALSE(bases.empty());
+  CHECK(bases.front() == 50);  // the batch holding offset 51
+  CHECK(bases.back() == 198);
+  CHECK(reader->seek(10'000) == 200);
+  CHECK(reader->seek(-5) == 0);
+  CHECK(reader->seek(0) == 0);
+  CHECK(read_bases(*reader).size() == 100);
+
+  // Without readers nothing holds the old frames: the window moves on.
+  reader.reset();
+  for (int i = 0; i < 400; ++i) (void)append(log, maker.make(2, 100));
+  const auto info = log.info();
+  CHECK(info.start_offset > 0);
+  CHECK(info.end_offset == 1000);
+  auto late = log.open_reader(0);
+  CHECK(late->position() == info.start_offset);
+  CHECK(late->seek(info.start_offset + 7) == info.start_offset + 7);
+  const auto late_bases = read_bases(*late);
+  REQUIRE_FALSE(late_bases.empty());
+  CHECK(late_bases.front() <= info.start_offset + 7);
+  CHECK(late_bases.back() == 998);
+}
+
+TEST_CASE("memory log: fail policy reports full while the slowest reader holds the space", "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::fail, nullptr);
+  BatchMaker maker;
+  auto slow = log.open_reader(PartitionLog::kEarliest);
+  int appended = 0;
+  while (log.append(maker.make(1, 4000), true, in(1s)).status == AppendStatus::ok) ++appended;
+  CHECK(appended >= static_cast<int>(kCapacity / 4100) - 1);
+  CHECK(log.info().retained_bytes <= log.capacity());
+  CHECK(log.append(maker.make(1, 4000), false, in(0ms)).status == AppendStatus::full);
+  // Once the reader moves on, appends succeed again.
+  CHECK(read_bases(*slow).size() == static_cast<std::size_t>(appended));
+  slow->begin_poll();
+  CHECK(log.append(maker.make(1, 4000), false, in(0ms)).status == AppendStatus::ok);
+}
+
+TEST_CASE("memory log: block policy times out, then resumes when the reader moves", "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
+  BatchMaker maker;
+  auto slow = log.open_reader(PartitionLog::kEarliest);
+  while (log.append(maker.make(1, 4000), false, in(0ms)).status == AppendStatus::ok) {
+  }
+  CHECK(log.append(maker.make(1, 4000), true, in(30ms)).status == AppendStatus::timed_out);
+
+  std::atomic<bool> appended{false};
+  std::thread writer([&] {  // no Catch assertions off the main thread
+    BatchMaker own;
+    appended.store(log.append(own.make(1, 4000), true, in(60s)).status == AppendStatus::ok);
+  });
+  std::this_thread::sleep_for(20ms);
+  const auto bases = read_bases(*slow);
+  slow->begin_poll();  // publishes the reader's position: the writer wakes
+  writer.join();
+  CHECK(appended.load());
+  CHECK_FALSE(bases.empty());
+  CHECK(log.end_offset() == bases.back() + 2);
+}
+
+TEST_CASE("memory log: overwrite never waits and tells a lagging reader exactly what it lost",
+          "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::overwrite, nullptr);
+  BatchMaker maker;
+  auto lagging = log.open_reader(PartitionLog::kEarliest);
+  for (int i = 0; i < 200; ++i) {
+    CHECK(log.append(maker.make(2, 1000), false, in(0ms)).status == AppendStatus::ok);
+    CHECK(log.info().retained_bytes <= log.capacity());
+  }
+  const auto info = log.info();
+  CHECK(info.end_offset == 400);
+  CHECK(info.start_offset > 0);
+  std::int64_t lost = 0;
+  const auto bases = read_all(*lagging, &lost);
+  CHECK(lost == info.start_offset);
+  REQUIRE_FALSE(bases.empty());
+  CHECK(bases.front() == info.start_offset);
+  for (std::size_t i = 1; i < bases.size(); ++i) CHECK(bases[i] == bases[i - 1] + 2);
+  CHECK(lagging->position() == 400);
+}
+
+TEST_CASE("memory log: a reader seeking below the window is clamped to its start", "[topic][memory_log]") {
+  MemoryPartition log(kCapacity, FullPolicy::overwrite, nullptr);
+  BatchMaker maker;
+  for (int i = 0; i < 100; ++i) (void)append(log, maker.make(1, 2000));
+  auto reader = log.open_reader(PartitionLog::kLatest);
+  const std::int64_t start = log.info().start_offset;
+  CHECK(start > 0);
+  CHECK(reader->seek(0) == start);
+  const auto bases = read_all(*reader);
+  CHECK(bases.front() == start);
+  CHECK(bases.back() == 99);
+}
