@@ -127,8 +127,9 @@ class Consumer {
   // Returns the next records of the assigned, unpaused partitions, at most
   // max_poll_records, waiting up to `timeout` for the first one. Takes part
   // in the group's rebalancing (callbacks run here). Returns an empty result
-  // on timeout. Throws Error(closed) after close(). Allocates only while its
-  // reusable buffers grow.
+  // on timeout. Throws Error(closed) after close(), and Error(corrupt)
+  // (naming the partition, offset and reason) at a damaged record, without
+  // moving past it. Allocates only while its reusable buffers grow.
   [[nodiscard]] PollResult poll(std::chrono::milliseconds timeout);
 
   // Moves the position of an assigned partition. An offset outside the

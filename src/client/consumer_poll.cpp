@@ -75,14 +75,26 @@ void ConsumerImpl::read_partition(AssignedPartition& ap) {
     if (lost > 0) losses_.push_back(LossEvent{ap.tp, lost_from, lost});
     if (!got) break;
     codec::RecordReader records(batch);
-    std::int64_t next = reader.position();
-    codec::DecodeStatus status;
+    const std::int64_t start = reader.position();
+    std::int64_t next = start;
+    codec::DecodeStatus status = codec::DecodeStatus::ok;
     while (records_.size() < max && (status = records.next(d)) == codec::DecodeStatus::ok) {
       if (d.offset < next) continue;  // read before (a seek into the middle of this batch)
       records_.push_back(codec::to_record_view(d, topic_name, ap.tp.partition));
       next = d.offset + 1;
     }
-    if (records_.size() < max && status == codec::DecodeStatus::corrupt) next = batch.next_offset();
+    if (status == codec::DecodeStatus::corrupt) {
+      // Damaged data is reported, never skipped: the records before the
+      // damage are returned by this poll; the next poll stops at the damaged
+      // record and throws, with the position left in front of it.
+      reader.consumed(next);
+      if (next != start) break;
+      throw Error(ErrorCode::corrupt,
+                  fmt::format("topic \"{}\" partition {}: the batch at offset {} is damaged at "
+                              "byte {} ({}); position stays at offset {}",
+                              topic_name, ap.tp.partition, batch.base_offset(),
+                              records.error().position, records.error().reason, next));
+    }
     reader.consumed(next);
   }
 }

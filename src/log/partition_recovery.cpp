@@ -1,0 +1,134 @@
+// PartitionLog: opening a partition folder and recovering it (partition_log.hpp).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "log/partition_log.hpp"
+#include "rill/error.hpp"
+
+namespace rill::log {
+
+void PartitionLog::recover() {
+  fs_.create_directories(dir_);
+  std::vector<std::int64_t> bases;
+  for (const std::string& name : fs_.list_directory(dir_)) {
+    if (auto base = parse_segment_log_name(name)) bases.push_back(*base);
+  }
+  std::sort(bases.begin(), bases.end());
+  if (bases.empty()) {
+    std::shared_ptr<Segment> first =
+        Segment::create(fs_, dir_, options_.initial_offset, segment_config_);
+    fs_.sync_directory(dir_);
+    fs_.sync_directory(parent_path(dir_));  // the folder itself may be new
+    segments_.push_back(std::move(first));
+  } else {
+    recover_segments(bases);
+  }
+  const std::int64_t end = segments_.back()->next_offset();
+  // release: pairs with the acquires in start_offset(), end_offset() and
+  // durable_end_offset(); no reader exists yet, so this is for form's sake.
+  start_offset_.store(segments_.front()->base_offset(), std::memory_order_release);
+  end_offset_.store(end, std::memory_order_release);
+  durable_end_offset_.store(end, std::memory_order_release);
+}
+
+void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases) {
+  for (std::size_t i = 0; i < bases.size(); ++i) {
+    std::shared_ptr<Segment> segment = Segment::open(fs_, dir_, bases[i], segment_config_);
+    const bool last = i + 1 == bases.size();
+    const SegmentScan scan = segment->recover(last);
+    segments_.push_back(segment);
+    if (scan.indexes_rebuilt) {
+      hook_(fmt::format("{}: index entries disagreed with the log; indexes rebuilt from the log",
+                        segment->log_path()));
+    }
+    const bool gap = !last && scan.next_offset != bases[i + 1];
+    if (!scan.damaged && !gap) continue;
+    // A torn tail: damage, or a segment ending short of the next one, with
+    // no valid batch after it in this segment or any later one (a tail lost
+    // across a roll leaves the later segments empty).
+    if (!scan.valid_batch_after && (last || later_segments_empty(bases, i))) {
+      truncate_torn_tail(bases, i, scan);
+      if (last) continue;
+      return;
+    }
+    refuse_or_repair(bases, i, scan);
+    return;
+  }
+}
+
+bool PartitionLog::later_segments_empty(const std::vector<std::int64_t>& bases, std::size_t index) {
+  for (std::size_t i = index + 1; i < bases.size(); ++i) {
+    const auto later = Segment::open(fs_, dir_, bases[i], segment_config_);
+    const SegmentScan scan = later->recover(true);
+    if (scan.end_position != 0 || scan.damaged) return false;
+  }
+  return true;
+}
+
+void PartitionLog::truncate_torn_tail(const std::vector<std::int64_t>& bases, std::size_t index,
+                                      const SegmentScan& scan) {
+  Segment& segment = *segments_[index];
+  segment.discard_tail();
+  hook_(fmt::format("{}: truncated a torn tail at byte {} ({}); the log ends at offset {}",
+                    segment.log_path(), scan.damaged ? scan.damage_position : scan.end_position,
+                    scan.damaged ? scan.reason : "offsets missing before the next segment",
+                    scan.next_offset));
+  if (index + 1 == bases.size()) return;
+  for (std::size_t i = index + 1; i < bases.size(); ++i) {
+    const std::string stem = join_path(dir_, segment_stem(bases[i]));
+    for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+      const std::string path = stem + std::string(suffix);
+      if (fs_.exists(path)) fs_.unlink(path);
+    }
+    hook_(fmt::format("{}{}: held no batch after the torn tail; removed", stem, kLogSuffix));
+  }
+  fs_.sync_directory(dir_);
+}
+
+void PartitionLog::refuse_or_repair(const std::vector<std::int64_t>& bases, std::size_t index,
+                                    const SegmentScan& scan) {
+  const Segment& segment = *segments_[index];
+  const std::string what =
+      scan.damaged
+          ? fmt::format("byte {}: {}, followed by valid data", scan.damage_position, scan.reason)
+          : fmt::format("byte {}: the segment ends at offset {} but the next one starts at {}",
+                        scan.end_position, scan.next_offset, bases[index + 1]);
+  if (!options_.repair) {
+    throw Error(ErrorCode::corrupt,
+                fmt::format("{}: damaged in the middle of the log at {}; open with repair to "
+                            "keep a copy and cut the log there",
+                            segment.log_path(), what));
+  }
+  repair_damage(index, scan);
+  drop_segments_after(bases, index);
+  fs_.sync_directory(dir_);
+}
+
+void PartitionLog::repair_damage(std::size_t index, const SegmentScan& scan) {
+  Segment& segment = *segments_[index];
+  const std::string copy = segment.log_path() + std::string(kDamagedSuffix);
+  segment.copy_log_to(copy);
+  segment.discard_tail();
+  hook_(fmt::format("{}: repaired: cut at byte {} ({}); the log ends at offset {}; the damaged "
+                    "file is kept as {}",
+                    segment.log_path(), scan.damaged ? scan.damage_position : scan.end_position,
+                    scan.damaged ? scan.reason : "offsets missing before the next segment",
+                    scan.next_offset, copy));
+}
+
+void PartitionLog::drop_segments_after(const std::vector<std::int64_t>& bases, std::size_t index) {
+  for (std::size_t i = index + 1; i < bases.size(); ++i) {
+    const std::string stem = join_path(dir_, segment_stem(bases[i]));
+    const std::string log = stem + std::string(kLogSuffix);
+    const std::string copy = log + std::string(kDamagedSuffix);
+    fs_.rename(log, copy);
+    for (std::string_view suffix : {kIndexSuffix, kTimeIndexSuffix}) {
+      const std::string path = stem + std::string(suffix);
+      if (fs_.exists(path)) fs_.unlink(path);
+    }
+    hook_(fmt::format("{}: repaired: follows the cut, moved aside as {}", log, copy));
+  }
+}
+
+}  // namespace rill::log

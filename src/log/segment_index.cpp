@@ -1,0 +1,135 @@
+// Segment: the sparse offset and time indexes (segment.hpp, segment_format.hpp).
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "codec/batch_reader.hpp"
+#include "log/segment.hpp"
+
+namespace rill::log {
+
+OffsetIndexEntry Segment::offset_entry(std::size_t i) const noexcept {
+  OffsetIndexEntry e;
+  std::memcpy(&e, index_map_ + i * sizeof e, sizeof e);
+  return e;
+}
+
+TimeIndexEntry Segment::time_entry(std::size_t i) const noexcept {
+  TimeIndexEntry e;
+  std::memcpy(&e, time_map_ + i * sizeof e, sizeof e);
+  return e;
+}
+
+void Segment::append_offset_entry(std::uint32_t relative, std::uint32_t position) noexcept {
+  // relaxed: only this writer stores the count.
+  const std::size_t n = offset_entries_.load(std::memory_order_relaxed);
+  if ((n + 1) * sizeof(OffsetIndexEntry) > index_bytes_) return;  // sized so this cannot happen
+  const OffsetIndexEntry e{relative, position};
+  std::memcpy(index_map_ + n * sizeof e, &e, sizeof e);
+  // release: the entry bytes happen before a reader's acquire load of the
+  // count (index_lookup) that includes it.
+  offset_entries_.store(n + 1, std::memory_order_release);
+}
+
+void Segment::append_time_entry(std::int64_t timestamp, std::uint32_t relative) noexcept {
+  // relaxed: only this writer stores the count.
+  const std::size_t n = time_entries_.load(std::memory_order_relaxed);
+  if ((n + 1) * sizeof(TimeIndexEntry) > time_bytes_) return;
+  const TimeIndexEntry e{timestamp, relative, 0};
+  std::memcpy(time_map_ + n * sizeof e, &e, sizeof e);
+  time_index_max_ = timestamp;
+  // release: pairs with the acquire in time_lookup.
+  time_entries_.store(n + 1, std::memory_order_release);
+}
+
+std::size_t Segment::index_lookup(std::int64_t offset, std::size_t committed) const noexcept {
+  // acquire: pairs with the release in append_offset_entry.
+  const std::size_t n = offset_entries_.load(std::memory_order_acquire);
+  // Binary search for the last entry with base offset <= offset.
+  std::size_t low = 0, high = n;  // answer in [low, high): entries before low qualify
+  while (low < high) {
+    const std::size_t mid = low + (high - low) / 2;
+    if (base_offset_ + offset_entry(mid).relative_offset <= offset) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  if (low == 0) return 0;
+  const std::size_t position = offset_entry(low - 1).position;
+  // An entry may point at a batch not committed yet: then so is `offset`.
+  return position < committed ? position : committed;
+}
+
+std::size_t Segment::time_lookup(std::int64_t timestamp, std::size_t committed) const noexcept {
+  // acquire: pairs with the release in append_time_entry.
+  const std::size_t n = time_entries_.load(std::memory_order_acquire);
+  // The last entry with a timestamp < `timestamp`: every batch up to it is
+  // older, so the answer is at or after it.
+  std::size_t low = 0, high = n;
+  while (low < high) {
+    const std::size_t mid = low + (high - low) / 2;
+    if (time_entry(mid).timestamp < timestamp) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  if (low == 0) return 0;
+  return index_lookup(base_offset_ + time_entry(low - 1).relative_offset, committed);
+}
+
+void Segment::clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept {
+  std::memset(index_map_ + offset_entries * sizeof(OffsetIndexEntry), 0,
+              index_bytes_ - offset_entries * sizeof(OffsetIndexEntry));
+  std::memset(time_map_ + time_entries * sizeof(TimeIndexEntry), 0,
+              time_bytes_ - time_entries * sizeof(TimeIndexEntry));
+  // relaxed: recovery runs before any reader exists.
+  offset_entries_.store(offset_entries, std::memory_order_relaxed);
+  time_entries_.store(time_entries, std::memory_order_relaxed);
+  time_index_max_ = time_entries == 0 ? std::numeric_limits<std::int64_t>::min()
+                                      : time_entry(time_entries - 1).timestamp;
+}
+
+bool Segment::load_indexes() {
+  // Offset index: entries must increase, point inside the log at an aligned
+  // batch header with the offset they claim.
+  const std::size_t offset_capacity = index_bytes_ / sizeof(OffsetIndexEntry);
+  std::size_t valid = 0;
+  OffsetIndexEntry previous{0, 0};
+  for (; valid < offset_capacity; ++valid) {
+    const OffsetIndexEntry e = offset_entry(valid);
+    if (e.position == 0 && e.relative_offset == 0) break;
+    if (e.position <= previous.position || e.relative_offset <= previous.relative_offset ||
+        e.position % codec::kBatchAlignment != 0 || e.position >= log_bytes_) {
+      break;
+    }
+    const auto parsed = codec::parse_batch({log_map_ + e.position, log_bytes_ - e.position}, false);
+    if (parsed.status != codec::DecodeStatus::ok ||
+        parsed.batch.base_offset() != base_offset_ + e.relative_offset) {
+      break;
+    }
+    previous = e;
+  }
+  // Time index: strictly increasing timestamps and relative offsets, each
+  // at an offset the offset index holds.
+  const std::size_t time_capacity = time_bytes_ / sizeof(TimeIndexEntry);
+  std::size_t valid_time = 0;
+  for (; valid_time < time_capacity; ++valid_time) {
+    const TimeIndexEntry e = time_entry(valid_time);
+    if (e.relative_offset == 0) break;
+    const bool ordered = valid_time == 0 || (e.timestamp > time_entry(valid_time - 1).timestamp &&
+                                             e.relative_offset > time_entry(valid_time - 1).relative_offset);
+    if (!ordered || e.reserved != 0 || e.relative_offset > previous.relative_offset) break;
+  }
+  // Clean when nothing but zeros follows the valid entries.
+  const bool untouched =
+      std::all_of(index_map_ + valid * sizeof(OffsetIndexEntry), index_map_ + index_bytes_,
+                  [](std::byte b) { return b == std::byte{0}; }) &&
+      std::all_of(time_map_ + valid_time * sizeof(TimeIndexEntry), time_map_ + time_bytes_,
+                  [](std::byte b) { return b == std::byte{0}; });
+  clear_indexes_from(valid, valid_time);
+  return untouched;
+}
+
+}  // namespace rill::log
