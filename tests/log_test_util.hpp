@@ -9,12 +9,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "codec/batch_builder.hpp"
+#include "codec/batch_reader.hpp"
+#include "log/partition_log.hpp"
 
 namespace rill::test {
 
@@ -65,6 +69,19 @@ inline std::vector<std::byte> make_batch(int records, std::int64_t ts, const std
   }
   const auto bytes = builder.finish();
   return std::vector<std::byte>(bytes.begin(), bytes.end());
+}
+
+// Every record of the whole batches in `bytes`, as (offset, value) pairs.
+inline std::vector<std::pair<std::int64_t, std::string>> records_of(std::span<const std::byte> bytes) {
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  while (!bytes.empty()) {
+    const codec::BatchView batch = log::next_batch(bytes);
+    REQUIRE(batch.valid());
+    codec::RecordReader reader(batch);
+    codec::DecodedRecord r;
+    while (reader.next(r) == codec::DecodeStatus::ok) out.emplace_back(r.offset, std::string(*r.value));
+  }
+  return out;
 }
 
 }  // namespace rill::test

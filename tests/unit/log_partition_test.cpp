@@ -38,17 +38,7 @@ struct TempDir : rill::test::TempDir {
 
 using rill::test::make_batch;
 
-Records records_of(std::span<const std::byte> bytes) {
-  Records out;
-  while (!bytes.empty()) {
-    const rill::codec::BatchView batch = next_batch(bytes);
-    REQUIRE(batch.valid());
-    rill::codec::RecordReader reader(batch);
-    rill::codec::DecodedRecord r;
-    while (reader.next(r) == rill::codec::DecodeStatus::ok) out.emplace_back(r.offset, std::string(*r.value));
-  }
-  return out;
-}
+using rill::test::records_of;
 
 // Every record from `from` to the end, read in small pieces.
 Records read_all(const PartitionLog& log, std::int64_t from) {

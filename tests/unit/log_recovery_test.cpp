@@ -88,17 +88,7 @@ void fill(PartitionLog& log, std::vector<Placed>& placed, int count) {
   }
 }
 
-Records records_of(std::span<const std::byte> bytes) {
-  Records out;
-  while (!bytes.empty()) {
-    const rill::codec::BatchView batch = next_batch(bytes);
-    REQUIRE(batch.valid());
-    rill::codec::RecordReader reader(batch);
-    rill::codec::DecodedRecord r;
-    while (reader.next(r) == rill::codec::DecodeStatus::ok) out.emplace_back(r.offset, std::string(*r.value));
-  }
-  return out;
-}
+using rill::test::records_of;
 
 Records read_all(const PartitionLog& log) {
   Records out;

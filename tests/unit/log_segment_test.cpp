@@ -32,18 +32,7 @@ struct TempDir : rill::test::TempDir {
 
 using rill::test::make_batch;
 
-// The values of every record in `bytes` (whole batches), with their offsets.
-std::vector<std::pair<std::int64_t, std::string>> records_of(std::span<const std::byte> bytes) {
-  std::vector<std::pair<std::int64_t, std::string>> out;
-  while (!bytes.empty()) {
-    const rill::codec::BatchView batch = next_batch(bytes);
-    REQUIRE(batch.valid());
-    rill::codec::RecordReader reader(batch);
-    rill::codec::DecodedRecord r;
-    while (reader.next(r) == rill::codec::DecodeStatus::ok) out.emplace_back(r.offset, std::string(*r.value));
-  }
-  return out;
-}
+using rill::test::records_of;
 
 SegmentConfig small_config() { return SegmentConfig{8192, 256}; }
 
