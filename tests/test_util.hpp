@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "rill/error.hpp"
+
 namespace rill::test {
 
 // RILL_TEST_SCALE multiplies the iteration counts of stress and randomized
@@ -30,6 +32,19 @@ inline std::uint64_t seed() {
   }
   UNSCOPED_INFO("seed: RILL_TEST_SEED=" << value);
   return value;
+}
+
+// Runs `call` and returns the code of the rill::Error it throws; fails the
+// test if it throws nothing.
+template <class Call>
+ErrorCode error_of(Call&& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  FAIL("expected a rill::Error");
+  return ErrorCode::unsupported;
 }
 
 }  // namespace rill::test

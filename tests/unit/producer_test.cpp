@@ -12,15 +12,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-rill::ErrorCode error_of(auto&& call) {
-  try {
-    call();
-  } catch (const rill::Error& e) {
-    return e.code();
-  }
-  FAIL("expected a rill::Error");
-  return rill::ErrorCode::unsupported;
-}
+using rill::test::error_of;
 
 // A consumer that holds every partition of `topic` at its start: under
 // block / fail it keeps the partitions from dropping anything.

@@ -8,15 +8,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-rill::ErrorCode error_of(auto&& call) {
-  try {
-    call();
-  } catch (const rill::Error& e) {
-    return e.code();
-  }
-  FAIL("expected a rill::Error");
-  return rill::ErrorCode::unsupported;
-}
+using rill::test::error_of;
 
 std::string message_of(auto&& call) {
   try {
