@@ -3,6 +3,9 @@
 // A Node is the entry point: create it, create topics on it, then build
 // Producers and Consumers from it. `Node::in_memory()` makes a node whose
 // topics live in memory only (StorageKind::memory) and vanish with it.
+// `Node::open(dir)` makes a node on a data directory: it may hold durable
+// topics (StorageKind::durable, segment files under `dir`) as well as memory
+// topics, and finds its durable topics again when reopened.
 //
 // Ownership: a Node is a cheap handle (moveable, not copyable) to shared
 // state. Producers and Consumers built from it keep that state alive, so they
@@ -13,6 +16,7 @@
 // Topic administration takes a mutex; it is not meant for a hot path.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +36,21 @@ class Node {
   // A node whose topics are kept in memory. Allocates a little; never fails.
   [[nodiscard]] static Node in_memory();
 
+  // A node on the data directory `dir` (created when missing, unless
+  // options.create_if_missing is false). Locks the directory (flock on
+  // "<dir>/.lock") for as long as the node's state lives, i.e. until this
+  // Node and every Producer and Consumer built from it are destroyed; the
+  // lock dies with its process, so a crashed owner never blocks a restart.
+  // Reads the catalog ("<dir>/rill.catalog") and opens every durable topic
+  // in it, recovering each partition (a torn tail is cut, see NodeOptions).
+  // Throws Error(io) when the directory is locked by another node (the
+  // message names the holder's pid) or an I/O call fails, Error(not_found)
+  // for a missing directory without create_if_missing, Error(corrupt) for a
+  // catalog that is not rill's, has another version or a bad checksum, or
+  // for damage recovery must not repair. Memory topics are not kept in the
+  // catalog: they start empty and are gone after a reopen.
+  [[nodiscard]] static Node open(const std::filesystem::path& dir, const NodeOptions& options = {});
+
   Node(Node&&) noexcept = default;
   Node& operator=(Node&&) noexcept = default;
   Node(const Node&) = delete;
@@ -42,7 +61,10 @@ class Node {
   // capacity_bytes at once. Throws Error(invalid_argument) for a bad name
   // (1-249 of [a-zA-Z0-9._-], not "." or "..") or a bad option (the message
   // names it and its limits), Error(already_exists) if the topic exists,
-  // Error(unsupported) for StorageKind::durable on an in-memory node.
+  // Error(unsupported) for StorageKind::durable on an in-memory node. A
+  // durable topic gets one folder per partition, "<dir>/<name>-<partition>",
+  // each with its first segment preallocated (segment_bytes on disk), and
+  // is recorded in the catalog before this returns (Error(io) if that fails).
   void create_topic(std::string_view name, const TopicOptions& options = {});
 
   // True if topic `name` exists. Never throws.
@@ -58,7 +80,13 @@ class Node {
   // Removes topic `name`: new sends to it fail with Error(not_found), groups
   // subscribed to it rebalance. Producers and consumers that hold it keep
   // its memory alive until they drop it. Throws Error(not_found) if absent.
+  // A durable topic is removed from the catalog and its folders are deleted;
+  // its partitions refuse further appends, while readers that hold it keep
+  // reading what was mapped.
   void delete_topic(std::string_view name);
+
+  // The data directory of a node made by open(); empty for an in-memory node.
+  [[nodiscard]] std::filesystem::path directory() const;
 
   // The shared state, for Producer and Consumer.
   [[nodiscard]] const std::shared_ptr<detail::NodeState>& state() const noexcept { return state_; }

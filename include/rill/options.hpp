@@ -39,13 +39,36 @@ constexpr const char* to_string(FullPolicy policy) noexcept {
   return "unknown";
 }
 
+// When a durable partition forces its appended batches to disk (fsync).
+enum class FsyncPolicy {
+  none,         // never: the page cache holds them; survives a process crash, not a power loss
+  interval,     // on the first append at least fsync_interval after the last sync (no timer:
+                // an idle partition stays unsynced until its next append or the node closes)
+  every_batch,  // before the append returns: survives a power loss; RecordMetadata::durable is true
+};
+
+constexpr const char* to_string(FsyncPolicy policy) noexcept {
+  switch (policy) {
+    case FsyncPolicy::none: return "none";
+    case FsyncPolicy::interval: return "interval";
+    case FsyncPolicy::every_batch: return "every_batch";
+  }
+  return "unknown";
+}
+
 // How a topic is laid out. Limits checked by Node::create_topic:
 // 1 <= partitions <= kMaxPartitions; capacity_bytes >= kMinCapacityBytes and
 // large enough to hold two of the largest batches (2 * (max_record_bytes + 128));
-// max_record_bytes == 0 or >= 64; block_timeout >= 0.
+// max_record_bytes == 0 or >= 64; block_timeout >= 0. For StorageKind::durable
+// capacity_bytes is not used; instead segment_bytes is a multiple of 4096
+// between kMinSegmentBytes and kMaxSegmentBytes and holds two of the largest
+// batches; full_policy is not overwrite; fsync_interval > 0 under
+// FsyncPolicy::interval; retention_ms >= 0.
 struct TopicOptions {
   static constexpr std::int32_t kMaxPartitions = 4096;
   static constexpr std::size_t kMinCapacityBytes = 64 * 1024;
+  static constexpr std::size_t kMinSegmentBytes = 64 * 1024;
+  static constexpr std::size_t kMaxSegmentBytes = std::size_t{1} << 30;
 
   // Number of partitions (the unit of order and of parallelism).
   std::int32_t partitions = 1;
@@ -68,6 +91,36 @@ struct TopicOptions {
   std::size_t max_record_bytes = 0;
   // Where records live. Only StorageKind::memory exists on an in-memory node.
   StorageKind storage = StorageKind::memory;
+
+  // Durable storage only (ignored by memory topics).
+  // Size of each segment file of a partition. A segment is preallocated on
+  // disk at this size when created, so an empty partition takes this much.
+  // 0 (the default) lets the node choose 64 MiB. max_record_bytes == 0 means
+  // min(1 MiB, segment_bytes / 2 - 128) here.
+  std::size_t segment_bytes = 0;
+  // Retention: closed segments are deleted, oldest first, while the
+  // partition holds more than retention_bytes (0: no size limit) or their
+  // newest record is older than retention_ms (0: no age limit). Checked on
+  // append, so whole segments go at once and the active one always stays.
+  std::uint64_t retention_bytes = 0;
+  std::chrono::milliseconds retention_ms{0};
+  // When appended batches are forced to disk (see FsyncPolicy).
+  FsyncPolicy fsync = FsyncPolicy::none;
+  // For FsyncPolicy::interval: the longest an append waits to be synced
+  // (measured at the next append).
+  std::chrono::milliseconds fsync_interval{1000};
+};
+
+// Settings of a node opened on a directory (Node::open).
+struct NodeOptions {
+  // Create the directory (and its parents) when it does not exist; when
+  // false, a missing directory is Error(not_found).
+  bool create_if_missing = true;
+  // Recovery of a partition that finds damage followed by valid data (not a
+  // torn tail, which is always cut) refuses to open with Error(corrupt)
+  // unless this is true; then it keeps a "<segment>.log.damaged" copy, cuts
+  // the log at the damage, and writes a line to stderr.
+  bool repair = false;
 };
 
 // Where a record without key and without explicit partition goes.

@@ -38,6 +38,11 @@ struct RecordMetadata {
   std::int32_t partition = -1;
   std::int64_t offset = -1;     // -1 while not yet known (try_send with linger > 0)
   std::int64_t timestamp = kNoTimestamp;  // the record's, or the producer clock's
+  // True when the record was on disk (fsynced) before the send completed:
+  // a durable topic under FsyncPolicy::every_batch, or an interval sync that
+  // happened to fall on this append. Always false for memory topics and
+  // while the offset is not yet known.
+  bool durable = false;
 };
 
 // Outcome of try_send. Only `ok` means the record was accepted.
@@ -47,6 +52,7 @@ enum class SendStatus {
   too_large,  // larger than the topic's max_record_bytes
   closed,     // the producer is closed
   not_found,  // no such topic, or the record's explicit partition does not exist
+  failed,     // a durable partition's storage failed (an I/O error): the record was not stored
 };
 
 constexpr const char* to_string(SendStatus status) noexcept {
@@ -56,6 +62,7 @@ constexpr const char* to_string(SendStatus status) noexcept {
     case SendStatus::too_large: return "too_large";
     case SendStatus::closed: return "closed";
     case SendStatus::not_found: return "not_found";
+    case SendStatus::failed: return "failed";
   }
   return "unknown";
 }

@@ -73,7 +73,13 @@ void ConsumerImpl::read_partition(AssignedPartition& ap) {
     std::int64_t lost = 0;
     const bool got = reader.next_batch(batch, lost_from, lost);
     if (lost > 0) losses_.push_back(LossEvent{ap.tp, lost_from, lost});
-    if (!got) break;
+    if (!got) {
+      if (std::string damage = reader.damage(); !damage.empty() && records_.empty()) {
+        throw Error(ErrorCode::corrupt, fmt::format("topic \"{}\" partition {}: {}", topic_name,
+                                                    ap.tp.partition, damage));
+      }
+      break;
+    }
     codec::RecordReader records(batch);
     const std::int64_t start = reader.position();
     std::int64_t next = start;

@@ -127,6 +127,10 @@ std::shared_ptr<const Error> ProducerImpl::make_error(const TopicHandle& h, std:
           ErrorCode::record_too_large,
           fmt::format("topic \"{}\" partition {}: batch larger than the partition accepts",
                       h.state->name, partition));
+    case topic::AppendStatus::failed:
+      return std::make_shared<const Error>(
+          ErrorCode::io, fmt::format("topic \"{}\" partition {}: the storage failed to append the batch",
+                                     h.state->name, partition));
     case topic::AppendStatus::ok: break;
   }
   return nullptr;
@@ -141,7 +145,10 @@ BatchOutcome ProducerImpl::send_batch_locked(PartitionAccumulator& acc, bool wai
   outcome.status = r.status;
   if (r.status == topic::AppendStatus::full && keep_on_full) return outcome;
   outcome.base_offset = r.base_offset;
-  if (r.status != topic::AppendStatus::ok) outcome.error = make_error(*acc.topic, acc.partition, r.status);
+  outcome.durable = r.durable;
+  if (r.status != topic::AppendStatus::ok) {
+    outcome.error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
+  }
   complete(outcome, acc);
   return outcome;
 }
@@ -149,6 +156,7 @@ BatchOutcome ProducerImpl::send_batch_locked(PartitionAccumulator& acc, bool wai
 void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
   if (detail::SendCompletion* c = acc.completion; c != nullptr) {
     c->base_offset = outcome.base_offset;
+    c->durable = outcome.durable;
     c->error = outcome.error;
     // release: pairs with the acquire loads of `done` in SendFuture.
     c->done.store(1, std::memory_order_release);
@@ -171,7 +179,7 @@ void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
 void ProducerImpl::run_callbacks(BatchOutcome& outcome, std::int32_t partition) noexcept {
   for (PendingCallback& pending : outcome.callbacks) {
     const RecordMetadata md{partition, outcome.error ? -1 : outcome.base_offset + pending.index,
-                            pending.timestamp};
+                            pending.timestamp, !outcome.error && outcome.durable};
     try {
       pending.callback(md, outcome.error.get());
     } catch (...) {
@@ -194,8 +202,9 @@ SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& rec
   acc.topic->keyless.batch_sent(acc.partition);
   lock.unlock();
   run_callbacks(before, acc.partition);
-  const RecordMetadata md{acc.partition, r.status == topic::AppendStatus::ok ? r.base_offset : -1, timestamp};
-  auto error = make_error(*acc.topic, acc.partition, r.status);
+  const RecordMetadata md{acc.partition, r.status == topic::AppendStatus::ok ? r.base_offset : -1, timestamp,
+                          r.status == topic::AppendStatus::ok && r.durable};
+  auto error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   if (callback != nullptr) {
     try {
       (*callback)(md, error.get());

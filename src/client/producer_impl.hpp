@@ -71,6 +71,7 @@ struct TopicHandle {
 struct BatchOutcome {
   topic::AppendStatus status = topic::AppendStatus::ok;
   std::int64_t base_offset = -1;
+  bool durable = false;  // synced before the append returned
   std::shared_ptr<const Error> error;
   Callbacks callbacks;  // to run once the accumulator is unlocked
 };

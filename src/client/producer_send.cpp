@@ -70,6 +70,7 @@ SendFuture ProducerImpl::send(std::string_view topic, const Record& record, Send
     run_callbacks(now, acc.partition);
     if (callback != nullptr) return {};
     md.offset = now.error ? -1 : now.base_offset + index;
+    md.durable = !now.error && now.durable;
     return SendFuture(md, std::move(now.error));
   }
   detail::SendCompletion* completion = nullptr;
@@ -135,7 +136,9 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
       acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a timer hint
       return SendStatus::full;
     }
+    if (now.status != topic::AppendStatus::ok) return SendStatus::failed;  // callbacks got the error
     md.offset = now.base_offset + index;
+    md.durable = now.durable;
   } else if (acc.builder->size_bytes() >= limit) {
     now = send_batch_locked(acc, false, true);  // if full it stays open and is sent later
   }
@@ -149,9 +152,10 @@ SendStatus ProducerImpl::try_send_alone(PartitionAccumulator& acc, const Record&
   codec::BatchBuilder alone(bound + codec::kBatchHeaderSize + 8);
   if (!alone.try_append(record, ts)) return SendStatus::too_large;
   const topic::AppendResult r = acc.log->append(alone.finish(), false, detail::WaitClock::now());
+  if (r.status == topic::AppendStatus::failed) return SendStatus::failed;
   if (r.status != topic::AppendStatus::ok) return SendStatus::full;
   acc.topic->keyless.batch_sent(acc.partition);
-  if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts};
+  if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts, r.durable};
   return SendStatus::ok;
 }
 

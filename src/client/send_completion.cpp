@@ -101,6 +101,7 @@ RecordMetadata SendFuture::get() {
       while (c->done.load(std::memory_order_acquire) == 0) c->done.wait(0, std::memory_order_acquire);
     }
     metadata_.offset = c->error ? -1 : c->base_offset + index_;
+    metadata_.durable = !c->error && c->durable;
     error_ = c->error;
     ready_ = true;
     completion_ = nullptr;

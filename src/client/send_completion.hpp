@@ -37,6 +37,7 @@ class SendCompletion {
   // Written before `done` is released; read after it is acquired.
   std::int64_t base_offset = -1;
   std::int32_t partition = -1;
+  bool durable = false;  // the batch was synced before its append returned
   std::shared_ptr<const Error> error;
 
   std::atomic<std::uint32_t> done{0};

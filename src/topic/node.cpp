@@ -7,6 +7,7 @@
 #include "rill/error.hpp"
 #include "topic/memory_partition.hpp"
 #include "topic/names.hpp"
+#include "topic/node_durable.hpp"
 #include "topic/node_state.hpp"
 
 namespace rill {
@@ -73,6 +74,12 @@ Node Node::in_memory() { return Node(std::make_shared<detail::NodeState>()); }
 
 void Node::create_topic(std::string_view name, const TopicOptions& requested) {
   topic::validate_topic_name(name);
+  std::lock_guard admin(state_->admin_mutex);
+  if (requested.storage == StorageKind::durable && state_->directory) {
+    topic::create_durable_topic(*state_, name, requested);
+    state_->groups.topics_changed();
+    return;
+  }
   TopicOptions options = requested;
   if (options.max_record_bytes == 0 && options.capacity_bytes >= TopicOptions::kMinCapacityBytes) {
     options.max_record_bytes = std::min<std::size_t>(1 << 20, options.capacity_bytes / 2 - kBatchOverhead);
@@ -80,7 +87,8 @@ void Node::create_topic(std::string_view name, const TopicOptions& requested) {
   validate_options(name, options);
   if (options.storage != StorageKind::memory) {
     throw Error(ErrorCode::unsupported,
-                fmt::format("topic \"{}\": durable storage needs a node opened on a directory; "
+                fmt::format("topic \"{}\": durable storage needs a node opened on a directory "
+                            "(Node::open); "
                             "an in-memory node only has StorageKind::memory",
                             name));
   }
@@ -132,6 +140,7 @@ TopicDescription Node::describe_topic(std::string_view name) const {
 }
 
 void Node::delete_topic(std::string_view name) {
+  std::lock_guard admin(state_->admin_mutex);
   std::shared_ptr<topic::TopicState> t;
   {
     std::lock_guard lock(state_->catalog_mutex);
@@ -144,6 +153,7 @@ void Node::delete_topic(std::string_view name) {
   }
   t->deleted.store(true, std::memory_order_relaxed);  // relaxed: see TopicState::deleted
   state_->groups.topics_changed();
+  if (t->options.storage == StorageKind::durable) topic::delete_durable_topic(*state_, *t);
 }
 
 }  // namespace rill

@@ -1,5 +1,6 @@
 // NodeState: what a Node, its Producers and its Consumers share: the topic
-// catalog, the consumers' wake-up signal and the group coordinator.
+// catalog, the consumers' wake-up signal and the group coordinator; for a
+// node opened on a directory, the directory, its lock and its options.
 #pragma once
 
 #include <atomic>
@@ -10,13 +11,30 @@
 #include <string_view>
 
 #include "rill/detail/wait_strategy.hpp"
+#include "rill/options.hpp"
+#include "topic/directory_lock.hpp"
 #include "topic/group_coordinator.hpp"
 #include "topic/topic_state.hpp"
 
 namespace rill::detail {
 
+// The data directory of a node made by Node::open.
+struct NodeDirectory {
+  std::string path;
+  NodeOptions options;
+  std::unique_ptr<topic::DirectoryLock> lock;  // held while the state lives
+};
+
 struct NodeState {
   NodeState();
+
+  // Null for an in-memory node. Declared first so that it is destroyed
+  // last: every durable partition is closed before the lock is released.
+  std::unique_ptr<NodeDirectory> directory;
+  // Serializes create_topic and delete_topic (and so the catalog file):
+  // a durable topic's folders and catalog line change together. Never taken
+  // by producers or consumers.
+  std::mutex admin_mutex;
 
   // The topic named `name`, or null. Takes the catalog mutex.
   [[nodiscard]] std::shared_ptr<topic::TopicState> find_topic(std::string_view name) const;

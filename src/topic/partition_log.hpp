@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "codec/batch_reader.hpp"
 #include "rill/detail/wait_strategy.hpp"
+#include "rill/error.hpp"
 #include "rill/options.hpp"
 #include "rill/topic.hpp"
 
@@ -23,11 +25,17 @@ enum class AppendStatus {
   full,       // no room now (FullPolicy::fail, or a non-waiting append)
   timed_out,  // FullPolicy::block waited until the deadline
   too_large,  // the batch can never fit this partition
+  failed,     // the storage failed (an I/O error; AppendResult::error says which)
 };
 
 struct AppendResult {
   AppendStatus status = AppendStatus::ok;
   std::int64_t base_offset = -1;
+  // True when the batch was synced to disk before append returned (a
+  // durable partition under its fsync policy); memory partitions say false.
+  bool durable = false;
+  // Why, for AppendStatus::failed (allocated only on failure).
+  std::shared_ptr<const Error> error{};
 };
 
 // One reader's cursor on one partition, owned by one thread (a consumer).
@@ -55,6 +63,9 @@ class PartitionReader {
   // Moves to `offset`, clamped to the retained window [start, end]. Returns
   // the offset reached. Releases the previous poll's batches.
   virtual std::int64_t seek(std::int64_t offset) noexcept = 0;
+  // Why the last next_batch() stopped in front of damaged storage (names the
+  // file, offset and reason), or empty. The reader never moves past damage.
+  [[nodiscard]] virtual std::string damage() const { return {}; }
 };
 
 class PartitionLog {
