@@ -149,8 +149,104 @@ TEST_CASE("ring stress: spsc batches deliver every item in order", "[stress][rin
   CHECK(ring.empty());
 }
 
+TEST_CASE("ring stress: spsc mixed calls on a tiny ring of plain slots stay in order",
+          "[stress][ring]") {
+  SpscRing<Item> ring(4);  // 32-byte items: plain slots; many laps
+  const std::uint64_t total = items_per_producer() / 4;  // one call moves few items
+  std::thread producer([&] {
+    Item batch[3];
+    std::uint64_t next = 0;
+    while (next < total) {
+      std::size_t pushed = 0;
+      if (next % 2 == 0) {
+        pushed = ring.try_push(make_item(0, next)) ? 1 : 0;
+      } else {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(3, total - next));
+        for (std::size_t i = 0; i < want; ++i) batch[i] = make_item(0, next + i);
+        pushed = ring.try_push_n(batch, want);
+      }
+      next += pushed;
+      if (pushed == 0) std::this_thread::yield();
+    }
+  });
+  Seen seen(1);
+  Item out[2];
+  for (std::uint64_t turn = 0; seen.count < total; ++turn) {
+    std::size_t popped = 0;
+    if (turn % 3 == 0) {
+      if (const Item* front = ring.front(); front != nullptr) {
+        seen.take(*front, true);
+        ring.pop();
+        popped = 1;
+      }
+    } else if (turn % 3 == 1) {
+      popped = ring.try_pop(out[0]) ? 1 : 0;
+      if (popped == 1) seen.take(out[0], true);
+    } else {
+      popped = ring.try_pop_n(out, 2);
+      for (std::size_t i = 0; i < popped; ++i) seen.take(out[i], true);
+    }
+    if (popped == 0) std::this_thread::yield();
+  }
+  producer.join();
+  CHECK(seen.damaged == 0);
+  CHECK(seen.out_of_order == 0);
+  CHECK(seen.count == total);
+  CHECK(ring.empty());
+}
+
+TEST_CASE("ring stress: spsc mixed calls on a tiny ring of sequenced slots stay in order",
+          "[stress][ring]") {
+  SpscRing<std::uint64_t> ring(4);  // 8-byte items: the consumer polls slot sequences
+  const std::uint64_t total = items_per_producer() / 4;
+  std::thread producer([&] {
+    std::uint64_t batch[3];
+    std::uint64_t next = 0;
+    while (next < total) {
+      std::size_t pushed = 0;
+      if (next % 2 == 0) {
+        pushed = ring.try_push(mix(next, 1, 2)) ? 1 : 0;
+      } else {
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(3, total - next));
+        for (std::size_t i = 0; i < want; ++i) batch[i] = mix(next + i, 1, 2);
+        pushed = ring.try_push_n(batch, want);
+      }
+      next += pushed;
+      if (pushed == 0) std::this_thread::yield();
+    }
+  });
+  std::uint64_t expected = 0;
+  std::uint64_t wrong = 0;
+  std::uint64_t out[2];
+  for (std::uint64_t turn = 0; expected < total; ++turn) {
+    std::size_t popped = 0;
+    if (turn % 3 == 0) {
+      if (const std::uint64_t* front = ring.front(); front != nullptr) {
+        out[0] = *front;
+        ring.pop();
+        popped = 1;
+      }
+    } else if (turn % 3 == 1) {
+      popped = ring.try_pop(out[0]) ? 1 : 0;
+    } else {
+      popped = ring.try_pop_n(out, 2);
+    }
+    for (std::size_t i = 0; i < popped; ++i) wrong += out[i] != mix(expected++, 1, 2);
+    if (popped == 0) std::this_thread::yield();
+  }
+  producer.join();
+  CHECK(wrong == 0);
+  CHECK(ring.empty());
+}
+
 TEST_CASE("ring stress: mpsc keeps each producer's order", "[stress][ring]") {
   MpscRing<Item> ring(256);
+  run_queue(ring, 3, 1, true);
+}
+
+TEST_CASE("ring stress: mpsc producers on a tiny ring never overwrite an unread item",
+          "[stress][ring]") {
+  MpscRing<Item> ring(2);  // almost always full: every push goes through the room check
   run_queue(ring, 3, 1, true);
 }
 

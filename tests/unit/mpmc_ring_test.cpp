@@ -94,6 +94,24 @@ TEMPLATE_TEST_CASE("mpmc ring: an exactly full ring refuses a push", "[ring]", M
   CHECK(drain(ring) == range(1, 4));
 }
 
+TEMPLATE_TEST_CASE("mpmc ring: a full ring takes one push per pop, lap after lap", "[ring]",
+                   MpmcRing<int>, MpscRing<int>) {
+  TestType ring(4);
+  ring.reset_positions_for_test(kMax - 5);
+  int next_in = 0;
+  for (; next_in < 4; ++next_in) REQUIRE(ring.try_push(next_in));
+  for (int expected = 0; expected < 20; ++expected) {
+    CHECK_FALSE(ring.try_push(-1));
+    int out = -1;
+    REQUIRE(ring.try_pop(out));
+    CHECK(out == expected);
+    REQUIRE(ring.try_push(next_in++));
+  }
+  CHECK(drain(ring) == range(20, 4));
+  int out = -1;
+  CHECK_FALSE(ring.try_pop(out));  // a slot of an earlier lap is not an item
+}
+
 TEST_CASE("mpmc ring: a refused push does not move from its argument", "[ring]") {
   MpmcRing<std::unique_ptr<int>> ring(2);
   REQUIRE(ring.try_push(std::make_unique<int>(1)));

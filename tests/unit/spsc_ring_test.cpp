@@ -1,5 +1,6 @@
 // Unit tests of SpscRing: order, full/empty edges, wrap of the slot array and
-// of the 64-bit positions, batches, zero-copy consume, lifetimes, blocking forms.
+// of the 64-bit positions, batches mixed with single calls, slot sequences
+// across laps, zero-copy consume, lifetimes, blocking forms.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -181,6 +182,66 @@ TEST_CASE("spsc ring: batches of non-trivial items copy, move and destroy them",
   CHECK(out[0] == "alpha");
   CHECK(out[3] == "delta");
   CHECK(items[0] == "alpha");  // copied, not moved
+}
+
+TEST_CASE("spsc ring: single and batch calls mix on both sides and keep the order", "[ring]") {
+  SpscRing<int> ring(8);
+  ring.reset_positions_for_test(kMax - 20);  // crosses the counter wrap on the way
+  int next_in = 0;
+  int next_out = 0;
+  std::vector<int> batch(5);
+  for (int lap = 0; lap < 40; ++lap) {
+    if (lap % 2 == 0) {
+      REQUIRE(ring.try_push(next_in));
+      ++next_in;
+    } else {
+      std::iota(batch.begin(), batch.end(), next_in);
+      next_in += static_cast<int>(ring.try_push_n(batch.data(), batch.size()));
+    }
+    if (lap % 3 == 0) {
+      int out = -1;
+      REQUIRE(ring.try_pop(out));
+      CHECK(out == next_out++);
+    } else {
+      std::vector<int> out(3, -1);
+      const std::size_t got = ring.try_pop_n(out.data(), out.size());
+      for (std::size_t i = 0; i < got; ++i) CHECK(out[i] == next_out++);
+    }
+  }
+  int out = -1;
+  while (ring.try_pop(out)) CHECK(out == next_out++);
+  CHECK(next_out == next_in);
+  CHECK(ring.front() == nullptr);
+}
+
+TEST_CASE("spsc ring: a slot left from an earlier lap never reads as a new item", "[ring]") {
+  SpscRing<std::uint64_t> ring(4);
+  std::uint64_t value = 0;
+  for (int lap = 0; lap < 10; ++lap) {
+    for (std::uint64_t i = 0; i < 3; ++i) REQUIRE(ring.try_push(10 * lap + i));
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      REQUIRE(ring.try_pop(value));
+      CHECK(value == 10 * lap + i);
+    }
+    CHECK(ring.front() == nullptr);
+    CHECK_FALSE(ring.try_pop(value));
+  }
+}
+
+TEST_CASE("spsc ring: size is exact once the consumer has caught up", "[ring]") {
+  SpscRing<std::uint64_t> ring(1024);
+  REQUIRE(ring.release_batch() > 5);
+  std::uint64_t value = 0;
+  for (std::uint64_t i = 0; i < 5; ++i) REQUIRE(ring.try_push(i));
+  for (std::uint64_t i = 0; i < 5; ++i) REQUIRE(ring.try_pop(value));
+  CHECK(value == 4);
+  CHECK(ring.empty());  // released without another failed pop
+  REQUIRE(ring.try_push(5));
+  CHECK(ring.size() == 1);
+  REQUIRE(ring.front() != nullptr);
+  CHECK(*ring.front() == 5);
+  ring.pop();
+  CHECK(ring.empty());
 }
 
 TEST_CASE("spsc ring: front and pop consume in place", "[ring]") {

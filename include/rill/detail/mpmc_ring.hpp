@@ -14,16 +14,19 @@
 //   release store of sequence = p + 1. A consumer claims p likewise (CAS of
 //   consumer_position) after seeing sequence == p + 1, moves the item out,
 //   destroys it and frees the slot with a release store of p + cap.
-// - The positions themselves publish nothing (relaxed): all data transfer is
-//   ordered by the slot sequence's release/acquire pair.
+// - In MpmcRing the positions publish nothing (relaxed): all data transfer
+//   is ordered by the slot sequence's release/acquire pairs.
 // - A claim is a CAS, not a fetch_add, so that try_push/try_pop never take a
 //   position they cannot complete (a fetch_add claim past a full slot would
 //   have to wait). A failed CAS hands back the current position, so a retry
 //   costs no extra load.
 // - Slots are cache-line aligned: two producers (or consumers) working on
 //   neighbouring positions never write the same line.
-// - With kSingleConsumer (MpscRing), consumer_position has one writer and is
-//   advanced with a plain store.
+// - With kSingleConsumer (MpscRing) the consumer never writes a slot: it
+//   frees everything before p + 1 with a release store of consumer_position,
+//   and a producer checks for room against the producers' shared copy of it
+//   (rereading consumer_position only when the copy says full) before its
+//   CAS claim. The consumer's side has no CAS and one store per item.
 // - Positions are 64-bit, so they never wrap in practice; comparisons use
 //   signed differences and stay correct across a wrap of the counters.
 #pragma once
@@ -67,6 +70,9 @@ class MpmcRing {
   // Any thread. Never blocks or allocates.
   template <class... A>
   [[nodiscard]] bool try_emplace(A&&... args) noexcept(std::is_nothrow_constructible_v<T, A&&...>) {
+    if constexpr (kSingleConsumer) {
+      return try_emplace_single_consumer(std::forward<A>(args)...);
+    }
     // relaxed: the position is only a claim counter; the slot sequence below
     // carries the ordering.
     std::uint64_t position = producer_.position.load(std::memory_order_relaxed);
@@ -117,9 +123,13 @@ class MpmcRing {
       const auto lag = static_cast<std::int64_t>(sequence - (position + 1));
       if (lag == 0) {
         if constexpr (kSingleConsumer) {
-          // relaxed: this thread is the only writer; other readers (size())
-          // only need an eventually current value.
-          consumer_.position.store(position + 1, std::memory_order_relaxed);
+          T* item = slot.item();
+          out = std::move(*item);
+          std::destroy_at(item);
+          // release: frees the slot (no write to the slot itself); pairs with
+          // the producers' acquire in room_for().
+          consumer_.position.store(position + 1, std::memory_order_release);
+          return true;
         } else if (!consumer_.position.compare_exchange_weak(position, position + 1,
                                                              std::memory_order_relaxed,
                                                              std::memory_order_relaxed)) {
@@ -180,6 +190,8 @@ class MpmcRing {
     }
     producer_.position.store(position, std::memory_order_relaxed);  // no concurrent user
     consumer_.position.store(position, std::memory_order_relaxed);  // no concurrent user
+    // relaxed: no concurrent user.
+    producer_.cached_consumer_position.store(position, std::memory_order_relaxed);
   }
 
  private:
@@ -197,8 +209,49 @@ class MpmcRing {
     std::atomic<std::uint64_t> position{0};  // claim counter of this side
     Slot* slots{nullptr};                    // immutable copies of the array and mask
     std::uint64_t mask{0};
+    // MpscRing, producer side only: the producers' shared copy of
+    // consumer_position, refreshed by whichever producer finds the ring full.
+    std::atomic<std::uint64_t> cached_consumer_position{0};
   };
   static_assert(sizeof(Side) % kFalseSharingRange == 0, "sides must fill whole line pairs");
+
+  // MpscRing's push: room is judged from consumer_position (through the
+  // producers' shared copy), so the consumer never writes a slot.
+  template <class... A>
+  bool try_emplace_single_consumer(A&&... args) noexcept(
+      std::is_nothrow_constructible_v<T, A&&...>) {
+    // relaxed: a claim counter; room_for() and the slot sequence order data.
+    std::uint64_t position = producer_.position.load(std::memory_order_relaxed);
+    do {
+      if (!room_for(position)) return false;
+      // relaxed: the claim only has to be unique; a failure reloads `position`.
+    } while (!producer_.position.compare_exchange_weak(position, position + 1,
+                                                      std::memory_order_relaxed,
+                                                      std::memory_order_relaxed));
+    Slot& slot = producer_.slots[position & producer_.mask];
+    std::construct_at(slot.item(), std::forward<A>(args)...);
+    // release: publishes the item; pairs with the acquire in try_pop().
+    slot.sequence.store(position + 1, std::memory_order_release);
+    return true;
+  }
+
+  // MpscRing: true when the slot of `position` has been freed by the consumer.
+  // Reads consumer_position only when the producers' shared copy says full.
+  bool room_for(std::uint64_t position) noexcept {
+    // acquire: pairs with the release below in another producer, which had
+    // acquired consumer_position; the chain orders the consumer's frees first.
+    std::uint64_t consumed = producer_.cached_consumer_position.load(std::memory_order_acquire);
+    if (static_cast<std::int64_t>(position - consumed) < static_cast<std::int64_t>(capacity_)) {
+      return true;
+    }
+    // acquire: pairs with the consumer's release in try_pop(); the item of
+    // position - capacity was moved out and destroyed.
+    consumed = consumer_.position.load(std::memory_order_acquire);
+    // release: passes that ordering on to producers reading the copy above.
+    // A stale copy stored late only makes a producer look again.
+    producer_.cached_consumer_position.store(consumed, std::memory_order_release);
+    return static_cast<std::int64_t>(position - consumed) < static_cast<std::int64_t>(capacity_);
+  }
 
   void destroy_remaining() noexcept {
     // relaxed: no concurrent user in the destructor.
