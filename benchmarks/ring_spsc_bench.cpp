@@ -7,7 +7,8 @@
 //       sequence number the consumer checks. Capacity 4096 items (8B, 64B)
 //       and 1024 items (1KiB, i.e. 1 MiB of slots).
 //   ring.spsc.8B.bulk : up to 256 items per call on both sides (rill's
-//       try_push_n/try_pop_n, boost's range push/pop), capacity 4096.
+//       try_push_n/try_pop_n on SpscLayout::compact, the layout for batch
+//       transfer; boost's range push/pop), capacity 4096.
 //   limit.memcpy (1KiB only): one thread copies each 1 KiB item into the
 //       next slot of a 1 MiB buffer; the single-core copy ceiling.
 // Peers: boost::lockfree::spsc_queue (run-time capacity),
@@ -68,7 +69,9 @@ RunResult run_memcpy_limit(const RunConfig& config, std::size_t capacity) {
 
 RunResult run_rill_bulk(const RunConfig& config, std::size_t capacity) {
   using T = Item<8>;
-  auto ring = std::make_unique<rill::detail::SpscRing<T>>(capacity);
+  // The layout for batch transfer: items back to back, no per-slot sequence.
+  using Ring = rill::detail::SpscRing<T, rill::detail::SpscLayout::compact>;
+  auto ring = std::make_unique<Ring>(capacity);
   return spsc_bulk<T>(
       config.messages,
       [q = ring.get()](const T* items, std::size_t n) { return q->try_push_n(items, n); },

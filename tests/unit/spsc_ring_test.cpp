@@ -337,3 +337,26 @@ TEST_CASE("spsc ring: noexcept follows the element type", "[ring]") {
   STATIC_REQUIRE(noexcept(strings.try_pop(s)));
   STATIC_REQUIRE(noexcept(strings.size()));
 }
+
+TEST_CASE("spsc ring: the compact layout moves batches across the wrap in order", "[ring]") {
+  using Ring = rill::detail::SpscRing<std::uint64_t, rill::detail::SpscLayout::compact>;
+  Ring ring(16);
+  ring.reset_positions_for_test(std::numeric_limits<std::uint64_t>::max() - 20);
+  std::uint64_t next_in = 0;
+  std::uint64_t next_out = 0;
+  std::vector<std::uint64_t> in(7);
+  std::vector<std::uint64_t> out(5);
+  for (int round = 0; round < 50; ++round) {
+    for (auto& v : in) v = next_in + static_cast<std::uint64_t>(&v - in.data());
+    next_in += ring.try_push_n(in.data(), in.size());
+    const std::size_t got = ring.try_pop_n(out.data(), out.size());
+    for (std::size_t i = 0; i < got; ++i) REQUIRE(out[i] == next_out++);
+    std::uint64_t one = 0;
+    if (ring.try_pop(one)) REQUIRE(one == next_out++);
+  }
+  std::uint64_t rest = 0;
+  while (ring.try_pop(rest)) REQUIRE(rest == next_out++);
+  CHECK(next_out == next_in);
+  CHECK(next_out > 100);
+  CHECK(ring.empty());  // exact once the consumer has caught up
+}

@@ -11,6 +11,8 @@
 //   the consumer, not two. An earlier lap left p + 1 - k * slot count there.
 //   Larger items use plain slots (a straddling slot would move two lines),
 //   and try_pop/front read producer_position as try_pop_n does.
+//   SpscLayout::compact asks for plain slots whatever the size: a batch then
+//   moves only its items' bytes (8-byte items: half the lines).
 // - The producer release-stores producer_position after every push (for
 //   plain slots, try_pop_n, size()) and keeps a private copy of
 //   consumer_position that it rereads only when the copy says "full".
@@ -57,7 +59,14 @@ namespace rill::detail {
   return std::bit_ceil(requested);
 }
 
-template <class T>
+// How an SpscRing lays out its slots (see the Design block).
+enum class SpscLayout {
+  automatic,  // sequenced slots when they tile cache lines, else compact
+  compact,    // items only, back to back: the fewest bytes per item, best
+              // for batch transfer (try_push_n / try_pop_n)
+};
+
+template <class T, SpscLayout kLayout = SpscLayout::automatic>
 class SpscRing {
  public:
   // Creates an empty ring that accepts at least `capacity` items (rounded up
@@ -302,7 +311,8 @@ class SpscRing {
   };
   // Sequenced slots only when they tile cache lines exactly: a slot that
   // straddles two lines would move both, and the neighbour's too.
-  static constexpr bool kSequenced = kCacheLine % sizeof(SequencedSlot) == 0;
+  static constexpr bool kSequenced =
+      kLayout == SpscLayout::automatic && kCacheLine % sizeof(SequencedSlot) == 0;
   using Slot = std::conditional_t<kSequenced, SequencedSlot, PlainSlot>;
   static_assert(std::is_trivially_destructible_v<Slot>, "slots are freed without destructors");
 
