@@ -1,0 +1,65 @@
+// The records the crash loop writes: each value names its cycle and sequence
+// number, carries padding of a length derived from the sequence (so batches
+// and segments vary in size), and ends with an XXH3 checksum of everything
+// before it. A value is fully determined by (cycle, sequence), so a checker
+// can both self-check a value and compare it byte for byte with what was sent.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL  // header-only XXH3, as the library uses it
+#endif
+#include <xxhash.h>
+
+namespace rill::crash {
+
+// Keys cycle through this many values, so several records share a key.
+inline constexpr std::uint64_t kKeyCount = 7;
+
+inline std::string record_key(std::uint64_t sequence) {
+  return "key-" + std::to_string(sequence % kKeyCount);
+}
+
+inline std::string record_value(std::uint32_t cycle, std::uint64_t sequence) {
+  std::string value = "cycle=" + std::to_string(cycle) + " seq=" + std::to_string(sequence) + " pad=";
+  const std::uint64_t mix = XXH3_64bits(&sequence, sizeof sequence);
+  value.append(static_cast<std::size_t>(mix % 240), static_cast<char>('a' + mix % 26));
+  const std::uint64_t checksum = XXH3_64bits(value.data(), value.size());
+  char hex[17] = {};
+  std::to_chars(hex, hex + 16, checksum, 16);
+  value += " sum=";
+  value += hex;
+  return value;
+}
+
+// What a value claims to be.
+struct RecordIdentity {
+  std::uint32_t cycle = 0;
+  std::uint64_t sequence = 0;
+};
+
+// Parses `value` and returns its identity only if it is exactly the value
+// record_value() makes for that identity (which implies a good checksum).
+inline std::optional<RecordIdentity> parse_record_value(std::string_view value) {
+  constexpr std::string_view kCycle = "cycle=";
+  constexpr std::string_view kSeq = " seq=";
+  if (!value.starts_with(kCycle)) return std::nullopt;
+  RecordIdentity identity;
+  const char* end = value.data() + value.size();
+  auto cycle = std::from_chars(value.data() + kCycle.size(), end, identity.cycle);
+  if (cycle.ec != std::errc() || std::string_view(cycle.ptr, static_cast<std::size_t>(end - cycle.ptr))
+                                         .substr(0, kSeq.size()) != kSeq) {
+    return std::nullopt;
+  }
+  auto sequence = std::from_chars(cycle.ptr + kSeq.size(), end, identity.sequence);
+  if (sequence.ec != std::errc()) return std::nullopt;
+  if (record_value(identity.cycle, identity.sequence) != value) return std::nullopt;
+  return identity;
+}
+
+}  // namespace rill::crash
