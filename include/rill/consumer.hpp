@@ -24,7 +24,10 @@
 // owner revoked it (at its next poll) or was removed, so no two members of a
 // group read one partition at once. A new owner starts at the group's
 // committed offset: commit() before a partition moves to avoid reading
-// records again.
+// records again. On a node opened on a directory (Node::open) committed
+// offsets are stored in the internal topic "__consumer_offsets" and survive
+// closing and reopening the node; on an in-memory node they live as long
+// as the node.
 #pragma once
 
 #include <chrono>
@@ -139,6 +142,20 @@ class Consumer {
   void seek(const TopicPartition& tp, std::int64_t offset);
   void seek_to_beginning(const std::vector<TopicPartition>& partitions);
   void seek_to_end(const std::vector<TopicPartition>& partitions);
+
+  // Moves the position of an assigned partition to the earliest retained
+  // record whose timestamp is >= `timestamp_ms`, or to the end when there is
+  // none; returns the offset reached. Durable topics find the batch with
+  // their time index; memory topics scan their retained batches (skipping a
+  // batch by its max timestamp without decoding it). Throws
+  // Error(not_found) if `tp` is not assigned.
+  std::int64_t seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms);
+  // Kafka's offsetsForTimes: for each partition (assigned or not), the
+  // earliest retained offset whose record timestamp is >= the given time,
+  // or the partition's end offset when there is none. Moves no position.
+  // Throws Error(not_found) for an unknown topic or partition.
+  [[nodiscard]] std::map<TopicPartition, std::int64_t> offsets_for_times(
+      const std::map<TopicPartition, std::int64_t>& timestamps_ms) const;
 
   // The offset of the next record poll() returns from `tp`. Throws
   // Error(not_found) if `tp` is not assigned.

@@ -59,7 +59,8 @@ class Node {
 
   // Creates topic `name` with `options`; allocates each partition's
   // capacity_bytes at once. Throws Error(invalid_argument) for a bad name
-  // (1-249 of [a-zA-Z0-9._-], not "." or "..") or a bad option (the message
+  // (1-249 of [a-zA-Z0-9._-], not "." or "..", not starting with "__",
+  // which is reserved for internal topics) or a bad option (the message
   // names it and its limits), Error(already_exists) if the topic exists,
   // Error(unsupported) for StorageKind::durable on an in-memory node. A
   // durable topic gets one folder per partition, "<dir>/<name>-<partition>",
@@ -82,7 +83,9 @@ class Node {
   // its memory alive until they drop it. Throws Error(not_found) if absent.
   // A durable topic is removed from the catalog and its folders are deleted;
   // its partitions refuse further appends, while readers that hold it keep
-  // reading what was mapped.
+  // reading what was mapped. Error(invalid_argument) for a name starting
+  // with "__" (internal topics such as "__consumer_offsets" are not the
+  // user's to delete).
   void delete_topic(std::string_view name);
 
   // The data directory of a node made by open(); empty for an in-memory node.

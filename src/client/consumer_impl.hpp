@@ -36,6 +36,9 @@ class ConsumerImpl {
   PollResult poll(std::chrono::milliseconds timeout);
   void seek(const TopicPartition& tp, std::int64_t offset);
   void seek_to(const std::vector<TopicPartition>& partitions, bool end);
+  std::int64_t seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms);
+  std::map<TopicPartition, std::int64_t> offsets_for_times(
+      const std::map<TopicPartition, std::int64_t>& timestamps_ms) const;
   std::int64_t position(const TopicPartition& tp) const;
   std::int64_t lag(const TopicPartition& tp) const;
   void commit(const std::map<TopicPartition, std::int64_t>* offsets);

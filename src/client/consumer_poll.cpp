@@ -171,6 +171,29 @@ void ConsumerImpl::seek_to(const std::vector<TopicPartition>& partitions, bool e
   }
 }
 
+std::int64_t ConsumerImpl::seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms) {
+  AssignedPartition& ap = require(tp);
+  const std::int64_t offset =
+      ap.topic->partitions[static_cast<std::size_t>(tp.partition)]->offset_for_timestamp(timestamp_ms);
+  seek(tp, offset);
+  return ap.reader->position();
+}
+
+std::map<TopicPartition, std::int64_t> ConsumerImpl::offsets_for_times(
+    const std::map<TopicPartition, std::int64_t>& timestamps_ms) const {
+  check_open();
+  std::map<TopicPartition, std::int64_t> out;
+  for (const auto& [tp, timestamp_ms] : timestamps_ms) {
+    const auto t = node_->topic_or_throw(tp.topic);
+    if (tp.partition < 0 || tp.partition >= t->partition_count()) {
+      throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" has no partition {} (it has {})", tp.topic,
+                                                    tp.partition, t->partition_count()));
+    }
+    out[tp] = t->partitions[static_cast<std::size_t>(tp.partition)]->offset_for_timestamp(timestamp_ms);
+  }
+  return out;
+}
+
 std::int64_t ConsumerImpl::position(const TopicPartition& tp) const { return require(tp).reader->position(); }
 
 std::int64_t ConsumerImpl::lag(const TopicPartition& tp) const {
@@ -238,6 +261,13 @@ void Consumer::seek_to_beginning(const std::vector<TopicPartition>& partitions) 
   impl_->seek_to(partitions, false);
 }
 void Consumer::seek_to_end(const std::vector<TopicPartition>& partitions) { impl_->seek_to(partitions, true); }
+std::int64_t Consumer::seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms) {
+  return impl_->seek_to_timestamp(tp, timestamp_ms);
+}
+std::map<TopicPartition, std::int64_t> Consumer::offsets_for_times(
+    const std::map<TopicPartition, std::int64_t>& timestamps_ms) const {
+  return impl_->offsets_for_times(timestamps_ms);
+}
 std::int64_t Consumer::position(const TopicPartition& tp) const { return impl_->position(tp); }
 std::int64_t Consumer::lag(const TopicPartition& tp) const { return impl_->lag(tp); }
 void Consumer::commit() { impl_->commit(nullptr); }

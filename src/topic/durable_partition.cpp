@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec/batch_format.hpp"
+#include "topic/timestamp_scan.hpp"
 
 namespace rill::topic {
 namespace {
@@ -228,6 +229,12 @@ std::unique_ptr<PartitionReader> DurablePartition::open_reader(std::int64_t offs
   if (offset == kEarliest) at = start;
   if (offset == kLatest) at = end;
   return std::make_unique<DurableReader>(*log_, std::clamp(at, start, end));
+}
+
+std::int64_t DurablePartition::offset_for_timestamp(std::int64_t timestamp_ms) {
+  const std::optional<std::int64_t> batch_start = log_->offset_for_timestamp(timestamp_ms);
+  if (!batch_start) return log_->end_offset();
+  return scan_for_timestamp(*this, *batch_start, timestamp_ms);
 }
 
 }  // namespace rill::topic

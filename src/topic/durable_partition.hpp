@@ -52,6 +52,9 @@ class DurablePartition final : public PartitionLog {
   [[nodiscard]] PartitionInfo info() const noexcept override;
   [[nodiscard]] std::int64_t end_offset() const noexcept override { return log_->end_offset(); }
   [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
+  // The time index finds the first batch whose max timestamp is late
+  // enough; that batch is then decoded to find the exact record.
+  [[nodiscard]] std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) override;
 
   // Refuses later appends (the topic was deleted). Waits for an append in
   // progress to finish.

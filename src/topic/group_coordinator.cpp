@@ -249,20 +249,35 @@ void GroupCoordinator::drop_stale_parked(Group& group) {
   });
 }
 
+void GroupCoordinator::attach_store(std::unique_ptr<OffsetStore> store, CommittedOffsets restored) {
+  std::lock_guard lock(mutex_);
+  store_ = std::move(store);
+  for (auto& [group_id, offsets] : restored) {
+    Group& group = groups_[group_id];
+    for (const auto& [tp, offset] : offsets) group.committed[tp] = offset;
+  }
+}
+
 std::size_t GroupCoordinator::commit(const std::string& group_id, const std::string& member,
                                      const std::map<TopicPartition, std::int64_t>& offsets) {
   std::lock_guard lock(mutex_);
   Group& group = groups_[group_id];
-  std::size_t stored = 0;
+  std::map<TopicPartition, std::int64_t> accepted;
   for (const auto& [tp, offset] : offsets) {
     if (!member.empty()) {
       const auto owner = group.owners.find(tp);
       if (owner == group.owners.end() || owner->second != member) continue;
     }
-    group.committed[tp] = offset;
-    ++stored;
+    accepted.emplace(tp, offset);
   }
-  return stored;
+  if (store_ && !accepted.empty()) {
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    store_->append(group_id, accepted, now_ms);
+  }
+  for (const auto& [tp, offset] : accepted) group.committed[tp] = offset;
+  return accepted.size();
 }
 
 std::optional<std::int64_t> GroupCoordinator::committed(const std::string& group_id,

@@ -25,6 +25,11 @@
 //   own next sync reports it gone, and it drops everything before reading.
 // - `epoch` changes whenever targets or ownership change; sleeping consumers
 //   are woken so they sync without waiting out their poll timeout.
+// - On a node opened on a directory, commits are also appended to the
+//   internal durable topic `__consumer_offsets` (offset_store.hpp) before the
+//   in-memory offsets change, under the mutex, so the log's order is the
+//   commit order; at open the node replays it into the coordinator. An
+//   in-memory node has no store and keeps offsets in memory only.
 // - All state is behind one mutex: this is not a hot path (a member syncs at
 //   most a few times per session timeout, or when the epoch moves).
 #pragma once
@@ -43,6 +48,7 @@
 #include "rill/detail/wait_strategy.hpp"
 #include "rill/options.hpp"
 #include "rill/topic.hpp"
+#include "topic/offset_store.hpp"
 #include "topic/partition_log.hpp"
 #include "topic/topic_state.hpp"
 
@@ -93,9 +99,15 @@ class GroupCoordinator {
                                                std::vector<Released> released,
                                                const std::vector<TopicPartition>& wanted);
 
+  // Makes commits durable through `store` and restores `restored` (what the
+  // store replayed). Called once, before the node is shared.
+  void attach_store(std::unique_ptr<OffsetStore> store, CommittedOffsets restored);
+
   // Stores offsets for the group. With a non-empty `member`, only the
   // partitions that member owns are stored (a member removed for silence
   // cannot move its old partitions' offsets back); returns how many were.
+  // With a store attached they are appended to it first, as one batch;
+  // when that fails nothing is stored and Error(io) is thrown.
   std::size_t commit(const std::string& group, const std::string& member,
                      const std::map<TopicPartition, std::int64_t>& offsets);
   [[nodiscard]] std::optional<std::int64_t> committed(const std::string& group,
@@ -141,6 +153,7 @@ class GroupCoordinator {
   detail::BlockingWait* const wake_;
   mutable std::mutex mutex_;
   std::map<std::string, Group, std::less<>> groups_;
+  std::unique_ptr<OffsetStore> store_;  // null on an in-memory node
   // Bumped by topics_changed() (relaxed: groups compare it under mutex_).
   std::atomic<std::uint64_t> topics_version_{1};
   // Bumped under mutex_ (release), read by sleeping consumers (acquire).

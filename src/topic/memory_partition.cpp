@@ -6,6 +6,7 @@
 
 #include "codec/batch_format.hpp"
 #include "topic/memory_reader.hpp"
+#include "topic/timestamp_scan.hpp"
 
 namespace rill::topic {
 namespace {
@@ -281,6 +282,10 @@ std::unique_ptr<PartitionReader> MemoryPartition::open_reader(std::int64_t offse
   Located at;
   CursorSlot* slot = register_cursor(offset, at);
   return std::make_unique<MemoryReader>(*this, slot, at.position, at.offset);
+}
+
+std::int64_t MemoryPartition::offset_for_timestamp(std::int64_t timestamp_ms) {
+  return scan_for_timestamp(*this, kEarliest, timestamp_ms);
 }
 
 }  // namespace rill::topic

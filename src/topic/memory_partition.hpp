@@ -75,6 +75,9 @@ class MemoryPartition final : public PartitionLog {
   [[nodiscard]] PartitionInfo info() const noexcept override;
   [[nodiscard]] std::int64_t end_offset() const noexcept override;
   [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
+  // Scans the retained batches from the oldest (skipping each batch whose
+  // max timestamp is earlier without decoding it).
+  [[nodiscard]] std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) override;
 
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] FullPolicy policy() const noexcept { return policy_; }

@@ -9,6 +9,7 @@
 #include "topic/names.hpp"
 #include "topic/node_durable.hpp"
 #include "topic/node_state.hpp"
+#include "topic/offset_store.hpp"
 
 namespace rill {
 namespace detail {
@@ -65,6 +66,15 @@ void validate_options(std::string_view name, const TopicOptions& o) {
   if (o.block_timeout.count() < 0) bad("block_timeout must not be negative");
 }
 
+void refuse_internal(std::string_view name, std::string_view action) {
+  if (topic::is_internal_name(name)) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("topic \"{}\": names starting with \"__\" are reserved for internal topics "
+                            "and cannot be {}",
+                            name, action));
+  }
+}
+
 }  // namespace
 
 Node::Node(std::shared_ptr<detail::NodeState> state) noexcept : state_(std::move(state)) {}
@@ -74,6 +84,7 @@ Node Node::in_memory() { return Node(std::make_shared<detail::NodeState>()); }
 
 void Node::create_topic(std::string_view name, const TopicOptions& requested) {
   topic::validate_topic_name(name);
+  refuse_internal(name, "created");
   std::lock_guard admin(state_->admin_mutex);
   if (requested.storage == StorageKind::durable && state_->directory) {
     topic::create_durable_topic(*state_, name, requested);
@@ -140,6 +151,7 @@ TopicDescription Node::describe_topic(std::string_view name) const {
 }
 
 void Node::delete_topic(std::string_view name) {
+  refuse_internal(name, "deleted");
   std::lock_guard admin(state_->admin_mutex);
   std::shared_ptr<topic::TopicState> t;
   {

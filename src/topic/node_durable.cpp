@@ -12,6 +12,7 @@
 #include "rill/node.hpp"
 #include "topic/catalog.hpp"
 #include "topic/durable_partition.hpp"
+#include "topic/offset_store.hpp"
 
 namespace rill {
 namespace topic {
@@ -167,6 +168,10 @@ Node Node::open(const std::filesystem::path& dir, const NodeOptions& options) {
     topic::CatalogEntry entry{e.name, topic::resolve_durable_options(e.name, e.options)};
     state->topics.emplace(entry.name, topic::open_durable_topic(*state, entry));
   }
+  // Committed group offsets: replayed from __consumer_offsets (offset_store.hpp).
+  auto store = std::make_unique<topic::OffsetStore>(state->directory->path, options.repair, &state->data_signal);
+  topic::CommittedOffsets restored = store->replay();
+  state->groups.attach_store(std::move(store), std::move(restored));
   return Node(std::move(state));
 }
 

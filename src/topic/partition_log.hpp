@@ -89,6 +89,11 @@ class PartitionLog {
   static constexpr std::int64_t kEarliest = -1;
   static constexpr std::int64_t kLatest = -2;
   [[nodiscard]] virtual std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) = 0;
+
+  // The earliest retained offset whose record timestamp is >= `timestamp_ms`,
+  // or end_offset() when there is none (Kafka's offsetsForTimes, with the
+  // end instead of null). Any thread; reads with a private cursor.
+  [[nodiscard]] virtual std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) = 0;
 };
 
 }  // namespace rill::topic

@@ -1,0 +1,89 @@
+// OffsetStore: the committed offsets of a durable node's consumer groups,
+// kept as records of the internal topic `__consumer_offsets` (one durable
+// partition, folder `__consumer_offsets-0` in the node's directory).
+//
+// Design
+// - One commit (of any number of partitions) is one batch: one record per
+//   partition, key = (group, topic, partition), value = (offset, commit
+//   time). The encoding is in docs/log_format.md ("Committed offsets").
+// - The partition is created at the first commit, so a node that never
+//   commits has no such folder. At Node::open an existing one is recovered
+//   like any durable partition (a torn tail is cut) and read from its start:
+//   the last record per key wins. Replay cost grows with the number of
+//   commits until the topic is compacted.
+// - The topic is not in the node's catalog or topic map: producers cannot
+//   write to it and consumers cannot read it; it is not listed.
+// - Thread roles: the group coordinator calls append() under its own mutex,
+//   so appends are serialized; replay() runs once, before the node is shared.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "codec/batch_builder.hpp"
+#include "rill/detail/wait_strategy.hpp"
+#include "rill/topic.hpp"
+#include "topic/partition_log.hpp"
+
+namespace rill::topic {
+
+inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
+
+// Names starting with "__" are reserved for internal topics: Node refuses
+// to create or delete them.
+[[nodiscard]] constexpr bool is_internal_name(std::string_view name) noexcept {
+  return name.starts_with("__");
+}
+
+// Committed offsets: group -> partition -> next offset to read.
+using CommittedOffsets = std::map<std::string, std::map<TopicPartition, std::int64_t>, std::less<>>;
+
+// The record encodings (docs/log_format.md). decode_* return nullopt for
+// bytes that are not a well-formed key / value of version 1.
+struct OffsetKey {
+  std::string group;
+  TopicPartition partition;
+};
+struct OffsetValue {
+  std::int64_t offset = 0;
+  std::int64_t commit_timestamp_ms = 0;
+};
+[[nodiscard]] std::string encode_offset_key(std::string_view group, const TopicPartition& tp);
+[[nodiscard]] std::string encode_offset_value(const OffsetValue& value);
+[[nodiscard]] std::optional<OffsetKey> decode_offset_key(std::string_view bytes);
+[[nodiscard]] std::optional<OffsetValue> decode_offset_value(std::string_view bytes);
+
+class OffsetStore {
+ public:
+  // `node_dir`: the node's data directory. `data_signal` (not owned) is
+  // notified after each append, as for any durable partition.
+  OffsetStore(std::string node_dir, bool repair, detail::BlockingWait* data_signal);
+  ~OffsetStore();
+  OffsetStore(const OffsetStore&) = delete;
+  OffsetStore& operator=(const OffsetStore&) = delete;
+
+  // Opens the partition if it exists and returns the last committed offset
+  // per key. Throws Error(corrupt) at damage recovery could not cut, and
+  // Error(io).
+  [[nodiscard]] CommittedOffsets replay();
+  // Appends the commit as one batch (creating the partition on first use).
+  // Throws Error(io) when the append fails, Error(invalid_argument) when the
+  // commit does not fit one batch.
+  void append(std::string_view group, const std::map<TopicPartition, std::int64_t>& offsets,
+              std::int64_t now_ms);
+
+ private:
+  void open_partition();
+
+  const std::string node_dir_;
+  const bool repair_;
+  detail::BlockingWait* const data_signal_;
+  std::unique_ptr<PartitionLog> partition_;  // null until opened
+  std::unique_ptr<codec::BatchBuilder> builder_;
+};
+
+}  // namespace rill::topic

@@ -1,0 +1,373 @@
+// Runs the built `rill` tool as a child process (its path comes from the
+// build as RILL_CLI_PATH) against a scratch data directory, and checks its
+// output, its exit status and its error messages. Also tests the argument
+// parser directly.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "arg_parser.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status = -1;  // exit code, or -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+std::string read_all(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_all(const fs::path& file, const std::string& text) {
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+// A scratch folder, removed with everything in it.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    static std::atomic<int> counter{0};
+    // relaxed: only uniqueness matters.
+    path_ = fs::temp_directory_path() /
+            ("rill-cli-test-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter.fetch_add(1, std::memory_order_relaxed)));
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  [[nodiscard]] const fs::path& path() const { return path_; }
+  [[nodiscard]] std::string data() const { return (path_ / "data").string(); }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `rill args...` with `input` on stdin; stdout and stderr go to files.
+Outcome run_cli(const ScratchDir& scratch, const std::vector<std::string>& args,
+                const std::string& input = "") {
+  const fs::path in = scratch.path() / "stdin";
+  const fs::path out = scratch.path() / "stdout";
+  const fs::path err = scratch.path() / "stderr";
+  write_all(in, input);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> argv_text{RILL_CLI_PATH};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, RILL_CLI_PATH, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(spawned == 0);
+  int wait_status = 0;
+  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
+  Outcome outcome;
+  outcome.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+  outcome.out = read_all(out);
+  outcome.err = read_all(err);
+  return outcome;
+}
+
+// Runs with "--dir <data>" in front and requires success.
+std::string run_ok(const ScratchDir& scratch, std::vector<std::string> args,
+                   const std::string& input = "") {
+  args.insert(args.begin(), {"--dir", scratch.data()});
+  const Outcome o = run_cli(scratch, args, input);
+  INFO("stderr: " << o.err);
+  REQUIRE(o.status == 0);
+  CHECK(o.err.empty());
+  return o.out;
+}
+
+fs::path first_segment(const ScratchDir& scratch, const std::string& partition_folder) {
+  return fs::path(scratch.data()) / partition_folder / "00000000000000000000.log";
+}
+
+// Flips one byte of `file` at `position`.
+void flip_byte(const fs::path& file, std::streamoff position) {
+  std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
+  f.seekg(position);
+  char c = 0;
+  f.get(c);
+  f.seekp(position);
+  f.put(static_cast<char>(c ^ 0x5a));
+}
+
+}  // namespace
+
+TEST_CASE("topics create, list, describe and delete work on a data directory", "[cli]") {
+  ScratchDir scratch;
+  CHECK(run_ok(scratch, {"topics", "create", "orders", "--partitions", "3", "--segment-bytes",
+                         "65536", "--retention-ms", "60000", "--retention-bytes", "1048576",
+                         "--fsync", "interval:250"}) == "");
+  CHECK(run_ok(scratch, {"topics", "create", "audit", "--partitions", "1", "--fsync", "batch"}) == "");
+  CHECK(run_ok(scratch, {"topics", "list"}) == "audit\norders\n");
+
+  const std::string described = run_ok(scratch, {"topics", "describe", "orders"});
+  CHECK(described.find("topic: orders\n") != std::string::npos);
+  CHECK(described.find("storage: durable\n") != std::string::npos);
+  CHECK(described.find("partitions: 3\n") != std::string::npos);
+  CHECK(described.find("segment_bytes: 65536\n") != std::string::npos);
+  CHECK(described.find("retention_bytes: 1048576 bytes\n") != std::string::npos);
+  CHECK(described.find("retention_ms: 60000 ms\n") != std::string::npos);
+  CHECK(described.find("fsync: interval (250 ms)\n") != std::string::npos);
+  for (const char* partition : {"\n0 ", "\n1 ", "\n2 "}) {
+    CHECK(described.find(partition) != std::string::npos);
+  }
+  CHECK(run_ok(scratch, {"topics", "describe", "audit"}).find("fsync: every_batch\n") != std::string::npos);
+
+  CHECK(run_ok(scratch, {"topics", "delete", "orders"}) == "");
+  CHECK(run_ok(scratch, {"topics", "list"}) == "audit\n");
+  CHECK_FALSE(fs::exists(fs::path(scratch.data()) / "orders-0"));
+}
+
+TEST_CASE("produce sends stdin lines and consume prints them as --format says", "[cli]") {
+  ScratchDir scratch;
+  run_ok(scratch, {"topics", "create", "events", "--partitions", "2", "--segment-bytes", "65536"});
+  CHECK(run_ok(scratch, {"produce", "events", "--partition", "1", "--key-separator", "::"},
+               "k1::first\nk2::second\nno separator\n::empty key\n") == "");
+  CHECK(run_ok(scratch, {"produce", "events", "--partition", "0"}, "zero\n") == "");
+
+  SECTION("values one per line from the beginning") {
+    CHECK(run_ok(scratch, {"consume", "events", "--from-beginning", "--partition", "1"}) ==
+          "first\nsecond\nno separator\nempty key\n");
+  }
+  SECTION("placeholders and escapes") {
+    CHECK(run_ok(scratch, {"consume", "events", "--from-beginning", "--partition", "1", "--format",
+                           "%t|%p|%o|%k|%v\\t%%\\n"}) ==
+          "events|1|0|k1|first\t%\nevents|1|1|k2|second\t%\nevents|1|2||no separator\t%\n"
+          "events|1|3||empty key\t%\n");
+  }
+  SECTION("timestamps are the producer's clock in milliseconds") {
+    const std::string out =
+        run_ok(scratch, {"consume", "events", "--offset", "0", "--partition", "0", "--format", "%T\\n"});
+    REQUIRE(out.size() > 1);
+    CHECK(std::stoll(out) > 1'600'000'000'000LL);
+  }
+  SECTION("--offset and --max bound what is read") {
+    CHECK(run_ok(scratch, {"consume", "events", "--partition", "1", "--offset", "1", "--max", "2",
+                           "--format", "%o:%v\\n"}) == "1:second\n2:no separator\n");
+  }
+  SECTION("both partitions, each in offset order") {
+    const std::string out =
+        run_ok(scratch, {"consume", "events", "--from-beginning", "--format", "%p/%o\\n"});
+    CHECK(out.size() == std::string("1/0\n1/1\n1/2\n1/3\n0/0\n").size());
+    CHECK(out.find("0/0\n") != std::string::npos);
+    CHECK(out.find("1/0\n1/1\n1/2\n1/3\n") != std::string::npos);
+  }
+  SECTION("without a start option it begins at the end and prints nothing") {
+    CHECK(run_ok(scratch, {"consume", "events"}) == "");
+  }
+  SECTION("with a group it commits what it printed and the next run goes on from there") {
+    CHECK(run_ok(scratch, {"consume", "events", "--group", "audit", "--from-beginning", "--partition",
+                           "1", "--max", "2"}) == "first\nsecond\n");
+    CHECK(run_ok(scratch, {"consume", "events", "--group", "audit", "--partition", "1"}) ==
+          "no separator\nempty key\n");
+    CHECK(run_ok(scratch, {"consume", "events", "--group", "audit", "--partition", "1"}) == "");
+    CHECK(run_ok(scratch, {"verify"}).find("verdict: ok\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("dump lists the batches of a segment and fails on a damaged copy", "[cli]") {
+  ScratchDir scratch;
+  run_ok(scratch, {"topics", "create", "logs", "--partitions", "1", "--segment-bytes", "65536"});
+  run_ok(scratch, {"produce", "logs"}, "alpha\nbeta\n");
+  run_ok(scratch, {"produce", "logs"}, "gamma\n");
+  const fs::path segment = first_segment(scratch, "logs-0");
+
+  const std::string dump = run_ok(scratch, {"dump", segment.string()});
+  CHECK(dump.find("segment 00000000000000000000.log: 65536 bytes, base offset 0\n") != std::string::npos);
+  CHECK(dump.find("position 0 ") != std::string::npos);
+  CHECK(dump.find("offsets 0..1 count 2") != std::string::npos);
+  CHECK(dump.find("offsets 2..2 count 1") != std::string::npos);
+  CHECK(dump.find("checksum BAD") == std::string::npos);
+  CHECK(dump.find("verdict: ok (2 batch(es), 3 record(s)") != std::string::npos);
+  // A path relative to the data directory works too.
+  CHECK(run_ok(scratch, {"dump", "logs-0/00000000000000000000.log"}) == dump);
+
+  const fs::path copy = scratch.path() / "00000000000000000000.log";
+  fs::copy_file(segment, copy);
+  flip_byte(copy, 70);  // inside the first batch's records
+  const Outcome damaged = run_cli(scratch, {"dump", copy.string()});
+  CHECK(damaged.status == 1);
+  CHECK(damaged.out.find("offsets 0..1 count 2") != std::string::npos);
+  CHECK(damaged.out.find("checksum BAD") != std::string::npos);
+  CHECK(damaged.out.find("offsets 2..2 count 1") != std::string::npos);
+  CHECK(damaged.out.find("damage: checksum mismatch in the batch at position 0") != std::string::npos);
+  CHECK(damaged.out.find("verdict: DAMAGED") != std::string::npos);
+
+  flip_byte(copy, 20);  // the first batch's magic byte
+  const Outcome bad_header = run_cli(scratch, {"dump", copy.string()});
+  CHECK(bad_header.status == 1);
+  CHECK(bad_header.out.find("bad batch header at position") != std::string::npos);
+  CHECK(bad_header.out.find("verdict: DAMAGED") != std::string::npos);
+}
+
+TEST_CASE("verify checks every partition and fails on damage", "[cli]") {
+  ScratchDir scratch;
+  run_ok(scratch, {"topics", "create", "metrics", "--partitions", "2", "--segment-bytes", "65536"});
+  run_ok(scratch, {"produce", "metrics", "--partition", "0"}, "a\nb\n");
+  run_ok(scratch, {"produce", "metrics", "--partition", "0"}, "c\n");
+  const std::string report = run_ok(scratch, {"verify"});
+  CHECK(report == "metrics-0: ok, 1 segment(s), 2 batch(es), 3 record(s)\n"
+                  "metrics-1: ok, 1 segment(s), 0 batch(es), 0 record(s)\n"
+                  "verdict: ok\n");
+
+  flip_byte(first_segment(scratch, "metrics-0"), 70);  // the first of two batches
+  const Outcome damaged = run_cli(scratch, {"--dir", scratch.data(), "verify"});
+  INFO("stdout: " << damaged.out << "stderr: " << damaged.err);
+  CHECK(damaged.status == 1);
+  CHECK(damaged.err.find("error (corrupt)") != std::string::npos);
+  CHECK(damaged.out == "metrics-0: DAMAGED, 1 problem(s)\n"
+                       "  00000000000000000000.log: checksum mismatch in the batch at position 0\n"
+                       "metrics-1: ok, 1 segment(s), 0 batch(es), 0 record(s)\n"
+                       "verdict: DAMAGED (recovery refused to open the node)\n");
+
+  // --repair lets recovery cut the log at the damage and keep a copy.
+  const Outcome repaired = run_cli(scratch, {"--dir", scratch.data(), "verify", "--repair"});
+  INFO("stdout: " << repaired.out << "stderr: " << repaired.err);
+  CHECK(repaired.status == 0);
+  CHECK(repaired.out.find("metrics-0: ok, 1 segment(s), 0 batch(es), 0 record(s)\n") != std::string::npos);
+  CHECK(fs::exists(fs::path(scratch.data()) / "metrics-0" / "00000000000000000000.log.damaged"));
+  CHECK(run_ok(scratch, {"verify"}).find("verdict: ok\n") != std::string::npos);
+}
+
+TEST_CASE("--help works for the tool and for every command", "[cli]") {
+  ScratchDir scratch;
+  const Outcome tool = run_cli(scratch, {"--help"});
+  CHECK(tool.status == 0);
+  CHECK(tool.out.find("usage: rill --dir DIR COMMAND") != std::string::npos);
+  for (const char* command : {"topics create", "topics list", "topics describe", "topics delete",
+                              "produce", "consume", "dump", "verify"}) {
+    std::vector<std::string> args;
+    std::string words = command;
+    if (const auto space = words.find(' '); space != std::string::npos) {
+      args = {words.substr(0, space), words.substr(space + 1)};
+    } else {
+      args = {words};
+    }
+    args.push_back("--help");
+    const Outcome o = run_cli(scratch, args);
+    INFO(command);
+    CHECK(o.status == 0);
+    CHECK(o.out.find(std::string("usage: rill --dir DIR ") + command) != std::string::npos);
+  }
+}
+
+TEST_CASE("bad arguments fail with a clear message and a usage or failure status", "[cli]") {
+  ScratchDir scratch;
+  run_ok(scratch, {"topics", "create", "t", "--partitions", "1", "--segment-bytes", "65536"});
+  const std::string a_file = (scratch.path() / "stdin").string();  // run_cli writes it
+  struct Case {
+    std::vector<std::string> args;
+    int status;
+    std::string message;
+  };
+  const std::string d = scratch.data();
+  const std::vector<Case> cases = {
+      {{}, 2, "missing command"},
+      {{"--dir"}, 2, "option '--dir' needs a value"},
+      {{"--dir", d, "bogus"}, 2, "unknown command 'bogus'"},
+      {{"--dir", d, "--bogus"}, 2, "unknown option '--bogus'"},
+      {{"--dir", d, "topics"}, 2, "'topics' needs a sub-command"},
+      {{"--dir", d, "topics", "frob"}, 2, "unknown command 'topics frob'"},
+      {{"--dir", d, "topics", "create", "u"}, 2, "needs option '--partitions N'"},
+      {{"--dir", d, "topics", "create", "--partitions", "1"}, 2, "'topics create' needs NAME"},
+      {{"--dir", d, "topics", "create", "u", "--partitions"}, 2, "option '--partitions' needs a value (N)"},
+      {{"--dir", d, "topics", "create", "u", "--partitions", "abc"}, 2,
+       "option '--partitions': 'abc' is not a whole number"},
+      {{"--dir", d, "topics", "create", "u", "--partitions", "0"}, 2,
+       "option '--partitions': 0 is out of range (1 to 4096)"},
+      {{"--dir", d, "topics", "create", "u", "--partitions", "1", "--partitions", "2"}, 2, "given twice"},
+      {{"--dir", d, "topics", "create", "u", "--partitions", "1", "--colour", "red"}, 2,
+       "unknown option '--colour' for 'topics create'"},
+      {{"--dir", d, "topics", "create", "u", "--partitions", "1", "--fsync", "sometimes"}, 2,
+       "'sometimes' is not none, interval:MS or batch"},
+      {{"--dir", d, "topics", "create", "u", "--partitions", "1", "--fsync", "interval:x"}, 2,
+       "option '--fsync': 'x' is not a whole number"},
+      {{"--dir", d, "topics", "create", "bad/name", "--partitions", "1"}, 1, "error (invalid_argument)"},
+      {{"--dir", d, "topics", "create", "u", "--partitions", "1", "--segment-bytes", "1000"}, 1,
+       "segment_bytes"},
+      {{"--dir", d, "topics", "create", "t", "--partitions", "1"}, 1, "error (already_exists)"},
+      {{"--dir", d, "topics", "list", "extra"}, 2, "unexpected argument 'extra' for 'topics list'"},
+      {{"--dir", d, "topics", "describe", "nope"}, 1, "error (not_found)"},
+      {{"--dir", d, "topics", "delete", "nope"}, 1, "error (not_found)"},
+      {{"--dir", a_file, "topics", "list"}, 2, "is not a directory"},
+      {{"--dir", d + "-missing", "topics", "list"}, 2, "does not exist"},
+      {{"topics", "list"}, 2, "missing --dir DIR"},
+      {{"--dir", d, "produce", "nope"}, 1, "error (not_found)"},
+      {{"--dir", d, "produce", "t", "--partition", "5"}, 1, "error (invalid_argument)"},
+      {{"--dir", d, "produce", "t", "--partition", "-1"}, 2, "out of range"},
+      {{"--dir", d, "consume", "nope", "--from-beginning"}, 1, "error (not_found)"},
+      {{"--dir", d, "consume", "t", "--partition", "3"}, 1, "has no partition 3"},
+      {{"--dir", d, "consume", "t", "--format", "%x"}, 2, "unknown sequence '%x'"},
+      {{"--dir", d, "consume", "t", "--max", "0"}, 2, "option '--max': 0 is out of range"},
+      {{"--dir", d, "consume", "t", "--from-beginning", "--offset", "1"}, 2, "exclude each other"},
+      {{"--dir", d, "consume", "t", "--follow=yes"}, 2, "option '--follow' takes no value"},
+      {{"--dir", d, "dump", (scratch.path() / "missing.log").string()}, 1, "cannot read"},
+      {{"--dir", d, "dump"}, 2, "'dump' needs SEGMENT_FILE"},
+  };
+  for (const Case& c : cases) {
+    std::string joined;
+    for (const std::string& a : c.args) joined += a + " ";
+    INFO("rill " << joined);
+    const Outcome o = run_cli(scratch, c.args, "x\n");
+    INFO("stderr: " << o.err);
+    CHECK(o.status == c.status);
+    CHECK(o.err.find(c.message) != std::string::npos);
+    CHECK(o.out.empty());
+  }
+  // Nothing above created a topic or wrote a record.
+  CHECK(run_ok(scratch, {"topics", "list"}) == "t\n");
+  CHECK(run_ok(scratch, {"consume", "t", "--from-beginning"}) == "");
+}
+
+TEST_CASE("the argument parser reads options from its table", "[cli]") {
+  using rill::cli::CommandSpec;
+  using rill::cli::UsageError;
+  const CommandSpec spec{"demo", {"NAME"},
+                         {{"--count", "N", "how many", false}, {"--loud", "", "a flag", false}},
+                         "A demo command."};
+  const std::vector<std::string> args{"--count=3", "--loud", "--", "-name-"};
+  const rill::cli::ParsedCommand parsed = rill::cli::parse_command(spec, args);
+  CHECK(parsed.value("--count") == std::optional<std::string>("3"));
+  CHECK(parsed.has("--loud"));
+  CHECK_FALSE(parsed.has("--quiet"));
+  CHECK(parsed.positionals == std::vector<std::string>{"-name-"});
+  CHECK(rill::cli::parse_command(spec, std::vector<std::string>{"x", "-h"}).help);
+  CHECK_THROWS_AS(rill::cli::parse_command(spec, std::vector<std::string>{}), UsageError);
+  CHECK(rill::cli::parse_integer("--n", "-5", -10, 10) == -5);
+  CHECK_THROWS_WITH(rill::cli::parse_integer("--n", "99999999999999999999", 0, 10),
+                    Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(rill::cli::parse_integer("--n", "", 0, 10), Catch::Contains("not a whole number"));
+  CHECK_THROWS_WITH(rill::cli::parse_integer("--n", "7x", 0, 10), Catch::Contains("not a whole number"));
+  const std::string help = rill::cli::command_help(spec);
+  CHECK(help.find("usage: rill --dir DIR demo NAME [options]") != std::string::npos);
+  CHECK(help.find("--count N") != std::string::npos);
+}

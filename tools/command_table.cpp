@@ -1,0 +1,65 @@
+#include <vector>
+
+#include "commands.hpp"
+
+namespace rill::cli {
+
+namespace {
+
+const std::vector<Command>& command_table() {
+  static const std::vector<Command> table = {
+      {{"topics create",
+        {"NAME"},
+        {{"--partitions", "N", "number of partitions", true},
+         {"--segment-bytes", "B", "size of each segment file (a multiple of 4096; default 64 MiB)", false},
+         {"--retention-bytes", "B", "delete old segments beyond this many bytes (0: no limit)", false},
+         {"--retention-ms", "MS", "delete segments whose records are older (0: no limit)", false},
+         {"--fsync", "POLICY", "none, interval:MS or batch (default none)", false}},
+        "Creates a durable topic in the data directory (created when missing)."},
+       run_topics_create},
+      {{"topics list", {}, {}, "Prints the name of every topic, one per line, sorted."},
+       run_topics_list},
+      {{"topics describe", {"NAME"}, {},
+        "Prints a topic's options and each partition's start and end offsets."},
+       run_topics_describe},
+      {{"topics delete", {"NAME"}, {}, "Deletes a topic and its segment files."},
+       run_topics_delete},
+      {{"produce",
+        {"NAME"},
+        {{"--key-separator", "SEP", "split each line at the first SEP into key and value", false},
+         {"--partition", "P", "send every record to partition P", false}},
+        "Sends one record per line of standard input. Prints nothing on success."},
+       run_produce},
+      {{"consume",
+        {"NAME"},
+        {{"--from-beginning", "", "start at the oldest retained record", false},
+         {"--offset", "N", "start at offset N of each partition read", false},
+         {"--partition", "P", "read only partition P", false},
+         {"--group", "G", "read for consumer group G and commit its offsets at the end", false},
+         {"--max", "N", "stop after N records", false},
+         {"--follow", "", "keep waiting for new records (until interrupted)", false},
+         {"--format", "FMT", "%t topic, %p partition, %o offset, %T timestamp, %k key, %v value, "
+                             "%% percent, \\n newline, \\t tab (default '%v\\n')", false}},
+        "Prints the records of a topic.\n"
+        "Starts at the end (only new records) unless --from-beginning or --offset\n"
+        "says otherwise; without --follow it stops at the end of the data."},
+       run_consume},
+      {{"dump", {"SEGMENT_FILE"}, {},
+        "Lists the batches of a segment file and whether each checksum holds.\n"
+        "Ends with a verdict line. Exits with 1 if the segment is damaged. A relative\n"
+        "path is looked up in the data directory when it is not found as given."},
+       run_dump},
+      {{"verify", {},
+        {{"--repair", "", "let recovery cut a damaged log (it keeps a .damaged copy)", false}},
+        "Checks the checksum of every batch of every partition.\n"
+        "Opens the node first (running recovery). Prints a line per partition; exits with 1 on damage."},
+       run_verify},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::span<const Command> all_commands() { return command_table(); }
+
+}  // namespace rill::cli
