@@ -1,14 +1,9 @@
-// Fixtures shared by the durable-log tests: a scratch directory per test and
-// small codec batches with recognisable values.
+// Fixtures shared by the durable-log tests: small codec batches with
+// recognisable values, and reading them back (TempDir is in test_util.hpp).
 #pragma once
 
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <span>
 #include <string>
 #include <utility>
@@ -16,45 +11,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_util.hpp"
+
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
 #include "log/partition_log.hpp"
 
 namespace rill::test {
-
-// A fresh directory under the system's temp directory, removed with
-// everything in it when the object goes. `create` = false leaves only the
-// name, for code that must create the directory itself.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix, bool create = true) {
-    static std::atomic<int> counter{0};
-    path_ = (std::filesystem::temp_directory_path() /
-             (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
-                .string();
-    std::filesystem::remove_all(path_);
-    if (create) std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  [[nodiscard]] const std::string& path() const { return path_; }
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-  // The names of the directory's entries, sorted.
-  [[nodiscard]] std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  std::string path_;
-};
 
 // A batch of `records` records with values "<tag>/<i>" and timestamps
 // ts, ts + 1, ...; base offset 0 until the log assigns one.

@@ -1,10 +1,16 @@
 // Shared helpers for rill's tests: the size knob and printed, reproducible seeds.
 #pragma once
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -46,5 +52,39 @@ ErrorCode error_of(Call&& call) {
   FAIL("expected a rill::Error");
   return ErrorCode::unsupported;
 }
+
+// A fresh directory under the system's temp directory, removed with
+// everything in it when the object goes. `create` = false leaves only the
+// name, for code that must create the directory itself.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix, bool create = true) {
+    static std::atomic<int> counter{0};
+    path_ = (std::filesystem::temp_directory_path() /
+             (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+                .string();
+    std::filesystem::remove_all(path_);
+    if (create) std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // The names of the directory's entries, sorted.
+  [[nodiscard]] std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace rill::test

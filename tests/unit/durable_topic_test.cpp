@@ -26,19 +26,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under the system's temp dir, removed afterwards.
+// A fresh directory per test (created by Node::open), removed afterwards.
 struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("rill-durable-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+  rill::test::TempDir scratch{"rill-durable-test", false};
+  fs::path path{scratch.path()};
 };
 
 // Small segments so that a few hundred records roll several of them.

@@ -22,18 +22,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A fresh directory per test (created by Node::open), removed afterwards.
 struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("rill-offsets-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+  rill::test::TempDir scratch{"rill-offsets-test", false};
+  fs::path path{scratch.path()};
 };
 
 rill::TopicOptions durable(std::int32_t partitions) {
