@@ -99,10 +99,7 @@ class BroadcastRing {
   // done or `deadline`, then calls wait.notify() for blocked readers.
   template <class Wait>
   [[nodiscard]] bool publish(const T& item, Wait& wait, Deadline deadline = kNoDeadline) {
-    const bool done =
-        try_publish(item) || wait.wait_until([&] { return try_publish(item); }, deadline);
-    if (done) wait.notify();
-    return done;
+    return retry_then_notify(wait, deadline, [&] { return try_publish(item); });
   }
 
   // Claims a reader slot; the reader starts at the next item published.

@@ -149,23 +149,16 @@ class MpmcRing {
     }
   }
 
-  // Blocking forms: retry with `wait` until done or `deadline`; false on
-  // timeout. On success they call wait.notify() (the try_ forms never do, so
-  // a BlockingWait needs the blocking forms on both sides). push() moves
-  // from `item` only on success.
+  // Blocking forms: retry with `wait` until done or `deadline`, false on
+  // timeout, and notify on success (see retry_then_notify in
+  // wait_strategy.hpp). push() moves from `item` only on success.
   template <class Wait>
   [[nodiscard]] bool push(T item, Wait& wait, Deadline deadline = kNoDeadline) {
-    const bool done = try_push(std::move(item)) ||
-                      wait.wait_until([&] { return try_push(std::move(item)); }, deadline);
-    if (done) wait.notify();
-    return done;
+    return retry_then_notify(wait, deadline, [&] { return try_push(std::move(item)); });
   }
   template <class Wait>
   [[nodiscard]] bool pop(T& out, Wait& wait, Deadline deadline = kNoDeadline) {
-    const bool done =
-        try_pop(out) || wait.wait_until([&] { return try_pop(out); }, deadline);
-    if (done) wait.notify();
-    return done;
+    return retry_then_notify(wait, deadline, [&] { return try_pop(out); });
   }
 
   // Claimed positions minus consumed positions, clamped to [0, capacity]:

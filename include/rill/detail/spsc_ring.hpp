@@ -242,24 +242,16 @@ class SpscRing {
     return count;
   }
 
-  // Blocking forms: retry with `wait` until done or `deadline`; false on
-  // timeout. On success they call wait.notify() so that a peer blocked on
-  // the same strategy object wakes; the try_ forms never notify, so a
-  // BlockingWait needs the blocking forms on both sides. push() moves from
-  // `item` only on success.
+  // Blocking forms: retry with `wait` until done or `deadline`, false on
+  // timeout, and notify on success (see retry_then_notify in
+  // wait_strategy.hpp). push() moves from `item` only on success.
   template <class Wait>
   [[nodiscard]] bool push(T item, Wait& wait, Deadline deadline = kNoDeadline) {
-    const bool done = try_push(std::move(item)) ||
-                      wait.wait_until([&] { return try_push(std::move(item)); }, deadline);
-    if (done) wait.notify();
-    return done;
+    return retry_then_notify(wait, deadline, [&] { return try_push(std::move(item)); });
   }
   template <class Wait>
   [[nodiscard]] bool pop(T& out, Wait& wait, Deadline deadline = kNoDeadline) {
-    const bool done =
-        try_pop(out) || wait.wait_until([&] { return try_pop(out); }, deadline);
-    if (done) wait.notify();
-    return done;
+    return retry_then_notify(wait, deadline, [&] { return try_pop(out); });
   }
 
   // Items published and not yet released by the consumer: a snapshot that

@@ -203,4 +203,16 @@ class BlockingWait {
   alignas(kCacheLine) std::atomic<std::uint32_t> sleepers_{0};
 };
 
+// The blocking form of a ring operation: tries `attempt` once, then waits
+// with `wait` until it succeeds or `deadline` passes (false). On success it
+// calls wait.notify() so that a peer blocked on the same strategy object
+// wakes; the rings' try_ forms never notify, so a BlockingWait needs the
+// blocking forms on both sides.
+template <class Wait, class Attempt>
+[[nodiscard]] bool retry_then_notify(Wait& wait, Deadline deadline, Attempt&& attempt) {
+  const bool done = attempt() || wait.wait_until(attempt, deadline);
+  if (done) wait.notify();
+  return done;
+}
+
 }  // namespace rill::detail
