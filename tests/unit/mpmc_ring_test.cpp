@@ -11,6 +11,7 @@
 
 #include "rill/detail/mpmc_ring.hpp"
 #include "rill/error.hpp"
+#include "ring_test_util.hpp"
 
 namespace {
 
@@ -22,27 +23,7 @@ using rill::detail::MpscRing;
 using rill::detail::SpinThenYield;
 using namespace std::chrono_literals;
 
-// Counts live instances and catches destroys of dead objects.
-struct Counted {
-  static constexpr std::uint32_t kLive = 0x11FE11FE;
-  static constexpr std::uint32_t kDead = 0xDEADDEAD;
-  static inline int alive = 0;
-  static inline int bad_destroys = 0;
-
-  int value = 0;
-  std::uint32_t state = kLive;
-
-  explicit Counted(int v = 0) : value(v) { ++alive; }
-  Counted(const Counted& other) : value(other.value) { ++alive; }
-  Counted(Counted&& other) noexcept : value(other.value) { ++alive; }
-  Counted& operator=(const Counted&) = default;
-  Counted& operator=(Counted&&) noexcept = default;
-  ~Counted() {
-    if (state != kLive) ++bad_destroys;
-    state = kDead;
-    --alive;
-  }
-};
+using rill::test::Counted;
 
 constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
 
