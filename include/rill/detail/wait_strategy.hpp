@@ -65,6 +65,17 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// Tries ready() up to `spins` times with a pause hint between tries: the
+// short spin the yielding and blocking strategies start with.
+template <class Ready>
+[[nodiscard]] bool spin_for(unsigned spins, Ready& ready) noexcept(noexcept(ready())) {
+  for (unsigned i = 0; i < spins; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+  }
+  return false;
+}
+
 // Spins on ready() with a pause hint. Lowest latency; burns a core. The clock
 // is read only every kClockEvery spins to keep the loop short.
 class BusySpin {
@@ -92,10 +103,7 @@ class SpinThenYield {
 
   template <class Ready>
   [[nodiscard]] bool wait_until(Ready&& ready, Deadline deadline) noexcept(noexcept(ready())) {
-    for (unsigned spins = 0; spins < kSpinLimit; ++spins) {
-      if (ready()) return true;
-      cpu_relax();
-    }
+    if (spin_for(kSpinLimit, ready)) return true;
     for (;;) {
       if (ready()) return true;
       if (WaitClock::now() >= deadline) return ready();
@@ -115,10 +123,7 @@ class BlockingWait {
 
   template <class Ready>
   [[nodiscard]] bool wait_until(Ready&& ready, Deadline deadline) noexcept(noexcept(ready())) {
-    for (unsigned spins = 0; spins < kSpinLimit; ++spins) {
-      if (ready()) return true;
-      cpu_relax();
-    }
+    if (spin_for(kSpinLimit, ready)) return true;
     for (;;) {
       // Register before the final check (the waiter's half of the handshake
       // described at notify()). acq_rel: reads from, and so synchronizes
