@@ -26,6 +26,12 @@
 
 namespace rill::bench {
 
+// A named figure of one run, e.g. {"seconds", 0.021}.
+struct Figure {
+  std::string name;
+  double value = 0;
+};
+
 // What one run of one system measured.
 struct RunResult {
   std::uint64_t messages = 0;  // messages delivered to (every) consumer
@@ -38,6 +44,15 @@ struct RunResult {
   std::string error;
   // Extra line printed under the case (e.g. memory use); last round wins.
   std::string note;
+  // Named figures besides the rate (e.g. recovery seconds, bytes per
+  // record); each is reported as its median over the rounds.
+  std::vector<Figure> figures;
+  // Non-empty when the system cannot run on this machine (a peer server not
+  // installed): the row says so; this is not a failure.
+  std::string skipped;
+  // Replaces the system's durability label when the run found out it gives
+  // less (a server that refused the requested sync setting).
+  std::string durability;
 };
 
 struct RunConfig {
@@ -52,6 +67,11 @@ struct System {
   // Slow peers move fewer messages so a round stays short; rates are
   // comparable because every figure is per second.
   double message_scale = 1.0;
+  // What survives once the system has accepted a record ("page cache",
+  // "fsync per batch"); empty where durability does not apply.
+  std::string durability{};
+  // False for systems that report only figures (no msgs/s or MB/s).
+  bool measures_rate = true;
 };
 
 struct Case {
@@ -67,6 +87,7 @@ void add_ring_rtt_cases(std::vector<Case>& cases);
 void add_ring_mp_cases(std::vector<Case>& cases);
 void add_ring_broadcast_cases(std::vector<Case>& cases);
 void add_topic_cases(std::vector<Case>& cases);
+void add_log_cases(std::vector<Case>& cases);
 
 // Pins the calling thread to one core; silently does nothing if the core
 // does not exist or the call is refused (containers, cgroups).

@@ -9,7 +9,9 @@
 // rill, peerA, peerB; ...), so a noisy neighbour hits all of them alike.
 // Each figure is the median over the rounds. --quick shrinks every case and
 // defaults to 3 rounds (5 otherwise). A round whose consumer detected a
-// wrong, missing or reordered message counts as failed and is left out.
+// wrong, missing or reordered message counts as failed and is left out. A
+// system that cannot run on this machine (a peer server not installed) gets
+// a "skipped" row; that is not a failure.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "harness.hpp"
@@ -106,14 +109,34 @@ RunResult run_once(const rill::bench::System& system, std::uint64_t messages) {
 // Per-round figures of one system, reduced to medians at the end.
 struct Samples {
   std::vector<double> rate, mb, p50, p99, p999;
-  std::string error, note;
+  std::vector<std::pair<std::string, std::vector<double>>> figures;
+  int passed = 0;
+  std::string error, note, skipped, durability;
 };
 
-void add_sample(Samples& s, RunResult r) {
-  if (!r.error.empty() || r.seconds <= 0) {
+void add_figures(Samples& s, const std::vector<rill::bench::Figure>& figures) {
+  for (const auto& f : figures) {
+    auto it = std::find_if(s.figures.begin(), s.figures.end(),
+                           [&](const auto& entry) { return entry.first == f.name; });
+    if (it == s.figures.end()) it = s.figures.insert(s.figures.end(), {f.name, {}});
+    it->second.push_back(f.value);
+  }
+}
+
+void add_sample(Samples& s, RunResult r, bool measures_rate) {
+  if (!r.skipped.empty()) {
+    s.skipped = r.skipped;
+    return;
+  }
+  if (!r.error.empty() || (measures_rate && r.seconds <= 0)) {
     if (s.error.empty()) s.error = r.error.empty() ? "no time measured" : r.error;
     return;
   }
+  ++s.passed;
+  add_figures(s, r.figures);
+  if (!r.note.empty()) s.note = r.note;
+  if (!r.durability.empty()) s.durability = r.durability;
+  if (!measures_rate) return;
   s.rate.push_back(static_cast<double>(r.messages) / r.seconds);
   s.mb.push_back(static_cast<double>(r.bytes) / r.seconds / 1e6);
   if (!r.latencies_ns.empty()) {
@@ -122,7 +145,6 @@ void add_sample(Samples& s, RunResult r) {
     s.p99.push_back(quantile(r.latencies_ns, 0.99));
     s.p999.push_back(quantile(r.latencies_ns, 0.999));
   }
-  if (!r.note.empty()) s.note = r.note;
 }
 
 std::vector<SystemStats> run_case(const Case& c, const Options& o) {
@@ -133,7 +155,7 @@ std::vector<SystemStats> run_case(const Case& c, const Options& o) {
   std::vector<Samples> samples(c.systems.size());
   for (int round = 0; round < o.rounds; ++round) {
     for (std::size_t i = 0; i < c.systems.size(); ++i) {
-      add_sample(samples[i], run_once(c.systems[i], messages));
+      add_sample(samples[i], run_once(c.systems[i], messages), c.systems[i].measures_rate);
     }
   }
   std::vector<SystemStats> rows;
@@ -142,10 +164,14 @@ std::vector<SystemStats> run_case(const Case& c, const Options& o) {
     SystemStats row;
     row.case_name = c.name;
     row.system = c.systems[i].name;
-    row.rounds = static_cast<int>(s.rate.size());
+    row.rounds = s.passed;
     row.error = s.error;
     row.note = s.note;
-    if (row.rounds > 0) {
+    row.durability = s.durability.empty() ? c.systems[i].durability : s.durability;
+    row.skipped = s.skipped;
+    row.measures_rate = c.systems[i].measures_rate;
+    for (const auto& [name, values] : s.figures) row.figures.emplace_back(name, median(values));
+    if (!s.rate.empty()) {
       row.msgs_per_s = median(s.rate);
       row.mb_per_s = median(s.mb);
     }
@@ -206,6 +232,7 @@ int main(int argc, char** argv) {
   rill::bench::add_ring_mp_cases(cases);
   rill::bench::add_ring_broadcast_cases(cases);
   rill::bench::add_topic_cases(cases);
+  rill::bench::add_log_cases(cases);
 
   std::erase_if(cases, [&](const Case& c) { return !std::regex_search(c.name, filter); });
   if (cases.empty()) {

@@ -30,7 +30,12 @@ const SystemStats* find(const std::vector<SystemStats>& all, const std::string& 
   return nullptr;
 }
 
-enum class Kind { kThroughputAtLeast, kP50AtMost };
+enum class Kind {
+  kThroughputAtLeast,    // rill msgs/s / peer msgs/s >= bound
+  kP50AtMost,            // rill p50 / peer p50 <= bound
+  kTimeAtMost,           // time for the same bytes: peer MB/s / rill MB/s <= bound
+  kSecondsPerGiBAtMost,  // absolute: rill's seconds per GiB (2^30 bytes) <= bound; no peer
+};
 
 struct Target {
   const char* case_name;
@@ -54,6 +59,16 @@ constexpr Target kTargets[] = {
     {"ring.broadcast.1p2c.64B", "zeromq.pubsub.inproc", Kind::kThroughputAtLeast, 10.0},
     {"topic.e2e.100B", "zeromq.inproc", Kind::kThroughputAtLeast, 10.0},
     {"topic.e2e.100B", "moodycamel.concurrentqueue.owned", Kind::kThroughputAtLeast, 2.0},
+    {"log.append.100B.nosync", "redis.xadd", Kind::kThroughputAtLeast, 20.0},
+    {"log.append.100B.nosync", "nats.jetstream", Kind::kThroughputAtLeast, 20.0},
+    {"log.append.100B.nosync", "raw.write", Kind::kThroughputAtLeast, 0.6},
+    {"log.append.1KiB.nosync", "redis.xadd", Kind::kThroughputAtLeast, 20.0},
+    {"log.append.1KiB.nosync", "nats.jetstream", Kind::kThroughputAtLeast, 20.0},
+    {"log.append.1KiB.nosync", "raw.write", Kind::kThroughputAtLeast, 0.6},
+    {"log.append.1KiB.fsync_batch", "raw.write_fdatasync", Kind::kThroughputAtLeast, 0.9},
+    {"log.read.1KiB", "limit.memcpy", Kind::kThroughputAtLeast, 0.5},
+    {"log.recover.1GiB", "", Kind::kSecondsPerGiBAtMost, 1.0},
+    {"log.recover.1GiB", "raw.read", Kind::kTimeAtMost, 1.2},
 };
 
 std::string json_number(const std::optional<double>& v) {
@@ -77,8 +92,8 @@ std::string json_string(const std::string& s) {
 }  // namespace
 
 void print_table_header() {
-  fmt::print("{:<26} {:<34} {:>9} {:>10} {:>8} {:>8} {:>8} {:>6}\n", "case", "system", "msgs/s",
-             "MB/s", "p50 ns", "p99 ns", "p99.9 ns", "rounds");
+  fmt::print("{:<28} {:<34} {:>9} {:>10} {:>8} {:>8} {:>8} {:>6}  {}\n", "case", "system", "msgs/s",
+             "MB/s", "p50 ns", "p99 ns", "p99.9 ns", "rounds", "durability");
   std::fflush(stdout);
 }
 
@@ -86,52 +101,127 @@ void print_case(const std::vector<SystemStats>& rows) {
   if (rows.empty()) return;
   for (const auto& s : rows) {
     if (s.rounds == 0) {
-      fmt::print("{:<26} {:<34} FAILED: {}\n", s.case_name, s.system, s.error);
+      if (s.error.empty() && !s.skipped.empty()) {
+        fmt::print("{:<28} {:<34} skipped: {}\n", s.case_name, s.system, s.skipped);
+      } else {
+        fmt::print("{:<28} {:<34} FAILED: {}\n", s.case_name, s.system, s.error);
+      }
       continue;
     }
-    fmt::print("{:<26} {:<34} {:>9} {:>10.1f} {:>8} {:>8} {:>8} {:>6}\n", s.case_name, s.system,
-               human_rate(s.msgs_per_s), s.mb_per_s, latency_cell(s.p50_ns),
-               latency_cell(s.p99_ns), latency_cell(s.p999_ns), s.rounds);
-    if (!s.error.empty()) fmt::print("{:<26}   (a round failed: {})\n", "", s.error);
+    const std::string rate = s.measures_rate ? human_rate(s.msgs_per_s) : "-";
+    const std::string mb = s.measures_rate ? fmt::format("{:.1f}", s.mb_per_s) : "-";
+    fmt::print("{:<28} {:<34} {:>9} {:>10} {:>8} {:>8} {:>8} {:>6}  {}\n", s.case_name, s.system,
+               rate, mb, latency_cell(s.p50_ns), latency_cell(s.p99_ns), latency_cell(s.p999_ns),
+               s.rounds, s.durability);
+    if (!s.error.empty()) fmt::print("{:<28}   (a round failed: {})\n", "", s.error);
   }
   const SystemStats* rill = find(rows, rows.front().case_name, kRill);
   std::string ratios;
   for (const auto& s : rows) {
-    if (rill == nullptr || s.system == kRill || s.rounds == 0 || s.msgs_per_s <= 0) continue;
+    if (rill == nullptr || !rill->measures_rate || s.system == kRill || s.rounds == 0 ||
+        !s.measures_rate || s.msgs_per_s <= 0) {
+      continue;
+    }
     ratios += fmt::format("  vs {} {:.2f}x", s.system, rill->msgs_per_s / s.msgs_per_s);
     if (rill->p50_ns && s.p50_ns && *s.p50_ns > 0) {
       ratios += fmt::format(" (p50 {:.2f}x)", *rill->p50_ns / *s.p50_ns);
     }
   }
-  if (!ratios.empty()) fmt::print("{:<26}   rill msgs/s{}\n", "", ratios);
+  if (!ratios.empty()) fmt::print("{:<28}   rill msgs/s{}\n", "", ratios);
   for (const auto& s : rows) {
-    if (!s.note.empty()) fmt::print("{:<26}   {}: {}\n", "", s.system, s.note);
+    if (s.rounds > 0 && !s.figures.empty()) {
+      std::string figures;
+      for (const auto& [name, value] : s.figures) {
+        figures += fmt::format("{}{} {:.6g}", figures.empty() ? "" : ", ", name, value);
+      }
+      fmt::print("{:<28}   {}: {}\n", "", s.system, figures);
+    }
+    if (!s.note.empty()) fmt::print("{:<28}   {}: {}\n", "", s.system, s.note);
   }
   std::fflush(stdout);
 }
+
+namespace {
+
+// The measured ratio of one target, or nullopt when its systems did not run.
+std::optional<double> target_ratio(const Target& t, const std::vector<SystemStats>& all) {
+  const SystemStats* rill = find(all, t.case_name, kRill);
+  if (rill == nullptr || !rill->measures_rate || rill->mb_per_s <= 0) return std::nullopt;
+  if (t.kind == Kind::kSecondsPerGiBAtMost) return 1073741824.0 / (rill->mb_per_s * 1e6);
+  const SystemStats* peer = find(all, t.case_name, t.peer);
+  if (peer == nullptr || !peer->measures_rate) return std::nullopt;
+  switch (t.kind) {
+    case Kind::kThroughputAtLeast: return rill->msgs_per_s / peer->msgs_per_s;
+    case Kind::kTimeAtMost: return peer->mb_per_s / rill->mb_per_s;
+    case Kind::kP50AtMost:
+      if (!rill->p50_ns || !peer->p50_ns) return std::nullopt;
+      return *rill->p50_ns / *peer->p50_ns;
+    case Kind::kSecondsPerGiBAtMost: break;
+  }
+  return std::nullopt;
+}
+
+std::string target_text(const Target& t) {
+  switch (t.kind) {
+    case Kind::kThroughputAtLeast: return fmt::format("msgs/s >= {:.1f}x", t.bound);
+    case Kind::kP50AtMost: return fmt::format("p50 <= {:.1f}x", t.bound);
+    case Kind::kTimeAtMost: return fmt::format("time <= {:.1f}x", t.bound);
+    case Kind::kSecondsPerGiBAtMost: return fmt::format("<= {:.1f} s/GiB", t.bound);
+  }
+  return "";
+}
+
+}  // namespace
 
 int print_targets(const std::vector<SystemStats>& all) {
   fmt::print("\ntargets (rill vs a peer, same run)\n");
   int missed = 0;
   for (const auto& t : kTargets) {
-    const SystemStats* rill = find(all, t.case_name, kRill);
-    const SystemStats* peer = find(all, t.case_name, t.peer);
-    const bool p50 = t.kind == Kind::kP50AtMost;
-    const std::string what = p50 ? fmt::format("p50 <= {:.1f}x", t.bound)
-                                 : fmt::format("msgs/s >= {:.1f}x", t.bound);
-    if (rill == nullptr || peer == nullptr || (p50 && (!rill->p50_ns || !peer->p50_ns))) {
-      fmt::print("  {:<24} {:<34} {:<16} {:>8}  not run\n", t.case_name, t.peer, what, "-");
+    const std::string what = target_text(t);
+    const std::string peer = *t.peer == '\0' ? std::string("(absolute)") : t.peer;
+    const std::optional<double> ratio = target_ratio(t, all);
+    if (!ratio) {
+      fmt::print("  {:<28} {:<34} {:<16} {:>8}  not run\n", t.case_name, peer, what, "-");
       continue;
     }
-    const double ratio = p50 ? *rill->p50_ns / *peer->p50_ns : rill->msgs_per_s / peer->msgs_per_s;
-    const bool met = p50 ? ratio <= t.bound : ratio >= t.bound;
+    const bool at_least = t.kind == Kind::kThroughputAtLeast;
+    const bool met = at_least ? *ratio >= t.bound : *ratio <= t.bound;
     if (!met) ++missed;
-    fmt::print("  {:<24} {:<34} {:<16} {:>7.2f}x  {}\n", t.case_name, t.peer, what, ratio,
+    const std::string unit = t.kind == Kind::kSecondsPerGiBAtMost ? "s" : "x";
+    fmt::print("  {:<28} {:<34} {:<16} {:>7.2f}{}  {}\n", t.case_name, peer, what, *ratio, unit,
                met ? "met" : "MISSED");
   }
   std::fflush(stdout);
   return missed;
 }
+
+namespace {
+
+std::string json_figures(const SystemStats& s) {
+  if (s.figures.empty()) return "";
+  std::string out = ", \"figures\": {";
+  for (std::size_t i = 0; i < s.figures.size(); ++i) {
+    out += fmt::format("{}{}: {:.10g}", i == 0 ? "" : ", ", json_string(s.figures[i].first),
+                       s.figures[i].second);
+  }
+  return out + "}";
+}
+
+std::string json_row(const SystemStats& s) {
+  const bool rated = s.rounds > 0 && s.measures_rate;
+  std::string row = fmt::format(
+      "{{\"case\": {}, \"system\": {}, \"msgs_per_s\": {}, \"mb_per_s\": {}, \"p50_ns\": {}, "
+      "\"p99_ns\": {}, \"p999_ns\": {}, \"rounds\": {}, \"durability\": {}",
+      json_string(s.case_name), json_string(s.system),
+      rated ? fmt::format("{:.1f}", s.msgs_per_s) : "null",
+      rated ? fmt::format("{:.3f}", s.mb_per_s) : "null", json_number(s.p50_ns),
+      json_number(s.p99_ns), json_number(s.p999_ns), s.rounds,
+      s.durability.empty() ? std::string("null") : json_string(s.durability));
+  if (s.rounds == 0) row += fmt::format(", \"skipped\": {}", json_string(s.skipped));
+  return row + json_figures(s) + "}";
+}
+
+}  // namespace
 
 bool write_json(const std::string& path, const std::vector<SystemStats>& all) {
   std::FILE* f = std::fopen(path.c_str(), "w");
@@ -139,12 +229,9 @@ bool write_json(const std::string& path, const std::vector<SystemStats>& all) {
   fmt::print(f, "[\n");
   bool first = true;
   for (const auto& s : all) {
-    if (s.rounds == 0) continue;  // a failed system has no figures to report
-    fmt::print(f, "{}  {{\"case\": {}, \"system\": {}, \"msgs_per_s\": {:.1f}, \"mb_per_s\": {:.3f}, "
-               "\"p50_ns\": {}, \"p99_ns\": {}, \"p999_ns\": {}, \"rounds\": {}}}",
-               first ? "" : ",\n", json_string(s.case_name), json_string(s.system), s.msgs_per_s,
-               s.mb_per_s, json_number(s.p50_ns), json_number(s.p99_ns), json_number(s.p999_ns),
-               s.rounds);
+    // A failed system has no figures to report; a skipped one says why.
+    if (s.rounds == 0 && (s.skipped.empty() || !s.error.empty())) continue;
+    fmt::print(f, "{}  {}", first ? "" : ",\n", json_row(s));
     first = false;
   }
   fmt::print(f, "\n]\n");

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rill::bench {
@@ -20,6 +21,10 @@ struct SystemStats {
   int rounds = 0;      // rounds that completed and passed their checks
   std::string error;   // first failure, if any round failed
   std::string note;
+  std::string durability;  // what an accepted record survives; empty if not applicable
+  std::string skipped;     // why the system did not run here (not a failure)
+  bool measures_rate = true;  // false: only `figures` mean something
+  std::vector<std::pair<std::string, double>> figures;  // medians of named figures
 };
 
 // Prints the table header once.
