@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rill/metrics.hpp"
 #include "rill/node.hpp"
 #include "rill/options.hpp"
 #include "rill/record.hpp"
@@ -184,6 +185,12 @@ class Consumer {
   // Leaves the group (revoked callbacks run) and releases every cursor.
   // Idempotent; later calls other than close() throw Error(closed).
   void close();
+
+  // This consumer's counters and, per assigned partition, its position and
+  // lag now (see metrics.hpp). Also listed in Node::metrics() while the
+  // consumer lives, with positions as of its last poll(). On the consumer's
+  // thread, like every other call; allocates. Also after close().
+  [[nodiscard]] ConsumerMetrics metrics() const;
 
  private:
   std::unique_ptr<client::ConsumerImpl> impl_;

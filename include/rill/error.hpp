@@ -22,6 +22,8 @@ enum class ErrorCode {
   timeout,            // a blocking call ran out of time where that is an error
   full,               // a partition had no room and its FullPolicy says fail
   unsupported,        // a feature this storage kind or build does not have
+  out_of_order_sequence,  // an idempotent producer's batch skipped or reused a sequence
+                          // number the partition did not expect (nothing was written)
 };
 
 // Returns a stable lower-case name for `code`, e.g. "invalid_argument".
@@ -37,6 +39,7 @@ constexpr const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::full: return "full";
     case ErrorCode::unsupported: return "unsupported";
+    case ErrorCode::out_of_order_sequence: return "out_of_order_sequence";
   }
   return "unknown";
 }

@@ -17,11 +17,14 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "rill/group.hpp"
+#include "rill/metrics.hpp"
 #include "rill/options.hpp"
 #include "rill/topic.hpp"
 
@@ -87,6 +90,40 @@ class Node {
   // with "__" (internal topics such as "__consumer_offsets" are not the
   // user's to delete).
   void delete_topic(std::string_view name);
+
+  // Consumer groups (group_admin.cpp). A group exists while it has
+  // committed offsets (kept across reopens on a directory) or live members
+  // in this node (subscribed Consumers that have polled within their
+  // session timeout; silent members are removed first).
+
+  // The ids of all groups, sorted.
+  [[nodiscard]] std::vector<std::string> list_groups() const;
+
+  // The group's live members with their assignments and, per partition it
+  // committed or is assigned, the committed offset, end offset and lag.
+  // Throws Error(invalid_argument) for a bad group id, Error(not_found) for
+  // a group that does not exist.
+  [[nodiscard]] GroupDescription describe_group(std::string_view group) const;
+
+  // Moves the group's committed offsets to the start (OffsetReset::earliest)
+  // or the end (latest) of each partition's retained window, as one commit
+  // (stored durably on a node opened on a directory), and returns them. With
+  // an empty `topic`: every partition the group committed, of topics that
+  // still exist; else every partition of `topic`. Throws
+  // Error(invalid_argument) for a bad group id or topic name, or while the
+  // group has live members (they would overwrite the reset with their next
+  // commit: close them first); Error(not_found) for an unknown group or
+  // topic; Error(io) when storing fails (then nothing changed).
+  std::map<TopicPartition, std::int64_t> reset_group_offsets(std::string_view group, std::string_view topic,
+                                                             OffsetReset to);
+
+  // A snapshot of the counters of every topic and partition, and of every
+  // live Producer and Consumer built from this node (see metrics.hpp;
+  // to_prometheus renders it as text). Lock-free reads of relaxed counters;
+  // briefly takes the catalog mutex, and each producer's topic list and each
+  // consumer's assignment list. Allocates. Any thread, including a
+  // SendCallback or a RebalanceListener.
+  [[nodiscard]] NodeMetrics metrics() const;
 
   // The data directory of a node made by open(); empty for an in-memory node.
   [[nodiscard]] std::filesystem::path directory() const;

@@ -42,9 +42,10 @@ constexpr const char* to_string(FullPolicy policy) noexcept {
 // When a durable partition forces its appended batches to disk (fsync).
 enum class FsyncPolicy {
   none,         // never: the page cache holds them; survives a process crash, not a power loss
-  interval,     // on the first append at least fsync_interval after the last sync (no timer:
-                // an idle partition stays unsynced until its next append or the node closes)
-  every_batch,  // before the append returns: survives a power loss; RecordMetadata::durable is true
+  interval,     // a record is synced within about fsync_interval of its append: by the first
+                // append after the interval, or by the node's timer thread when idle
+  every_batch,  // before the append returns: survives a power loss; RecordMetadata::durable is
+                // true. Concurrent producers share one sync (group commit)
 };
 
 constexpr const char* to_string(FsyncPolicy policy) noexcept {
@@ -56,6 +57,22 @@ constexpr const char* to_string(FsyncPolicy policy) noexcept {
   return "unknown";
 }
 
+// What happens to a durable topic's old records (Kafka's cleanup.policy).
+enum class CleanupPolicy {
+  retention,  // closed segments are deleted whole by retention_bytes / retention_ms ("delete")
+  compact,    // closed segments keep only the newest record per key; a tombstone (null
+              // value) is removed tombstone_retention after its timestamp. Retention
+              // limits, when set, still delete whole segments ("compact,delete")
+};
+
+constexpr const char* to_string(CleanupPolicy policy) noexcept {
+  switch (policy) {
+    case CleanupPolicy::retention: return "delete";
+    case CleanupPolicy::compact: return "compact";
+  }
+  return "unknown";
+}
+
 // How a topic is laid out. Limits checked by Node::create_topic:
 // 1 <= partitions <= kMaxPartitions; capacity_bytes >= kMinCapacityBytes and
 // large enough to hold two of the largest batches (2 * (max_record_bytes + 128));
@@ -63,7 +80,7 @@ constexpr const char* to_string(FsyncPolicy policy) noexcept {
 // capacity_bytes is not used; instead segment_bytes is a multiple of 4096
 // between kMinSegmentBytes and kMaxSegmentBytes and holds two of the largest
 // batches; full_policy is not overwrite; fsync_interval > 0 under
-// FsyncPolicy::interval; retention_ms >= 0.
+// FsyncPolicy::interval; retention_ms >= 0; tombstone_retention >= 0.
 struct TopicOptions {
   static constexpr std::int32_t kMaxPartitions = 4096;
   static constexpr std::size_t kMinCapacityBytes = 64 * 1024;
@@ -106,9 +123,15 @@ struct TopicOptions {
   std::chrono::milliseconds retention_ms{0};
   // When appended batches are forced to disk (see FsyncPolicy).
   FsyncPolicy fsync = FsyncPolicy::none;
-  // For FsyncPolicy::interval: the longest an append waits to be synced
-  // (measured at the next append).
+  // For FsyncPolicy::interval: about the longest an appended record stays
+  // unsynced (plus the time of the sync itself).
   std::chrono::milliseconds fsync_interval{1000};
+  // What happens to old records (see CleanupPolicy).
+  CleanupPolicy cleanup = CleanupPolicy::retention;
+  // Under CleanupPolicy::compact: how long a tombstone stays after its
+  // timestamp before compaction removes it, so that consumers that lag by
+  // less see the deletion (Kafka's delete.retention.ms). >= 0.
+  std::chrono::milliseconds tombstone_retention{24 * 60 * 60 * 1000};
 };
 
 // Settings of a node opened on a directory (Node::open).
@@ -130,7 +153,8 @@ enum class KeylessPartitioning {
 };
 
 // Producer settings. Limits checked by the Producer constructor:
-// 128 <= batch_bytes <= 64 MiB; linger >= 0.
+// 128 <= batch_bytes <= 64 MiB; linger >= 0; idempotence_id empty or a
+// valid topic name.
 struct ProducerOptions {
   // A partition's batch is appended once it holds this many bytes (a single
   // record larger than this travels alone in its own batch).
@@ -140,6 +164,15 @@ struct ProducerOptions {
   // background timer, flush(), or get() on one of its futures sends it.
   std::chrono::microseconds linger{0};
   KeylessPartitioning keyless = KeylessPartitioning::sticky;
+  // The producer's name in Node::metrics() and in Prometheus labels; empty
+  // (the default) means "producer-N", N counting the node's producers from 1.
+  std::string client_id{};
+  // Empty (the default): a plain producer. Otherwise the producer is
+  // idempotent: every batch carries a producer id derived from this name
+  // and per-partition sequence numbers, and a durable partition writes a
+  // resent batch only once (see Producer). Follows the topic-name rule;
+  // at most one live Producer per id on a node.
+  std::string idempotence_id{};
 };
 
 // Where a consumer starts on a partition that its group never committed
@@ -179,6 +212,9 @@ struct ConsumerOptions {
   // group should name the same strategy; the first member's choice wins).
   AssignmentStrategy assignment = AssignmentStrategy::range;
   ConsumerWait wait = ConsumerWait::blocking;
+  // The consumer's name in Node::metrics() and in Prometheus labels; empty
+  // (the default) means "consumer-N", N counting the node's consumers from 1.
+  std::string client_id{};
 };
 
 }  // namespace rill

@@ -15,6 +15,22 @@
 // (or close()) flushes the open batches first. A Record's bytes are copied
 // during send(); the caller may reuse them as soon as send() returns.
 //
+// Idempotence (ProducerOptions::idempotence_id): every batch carries the
+// producer id (XXH3-64 of the id with the sign bit cleared; epoch 0) and the
+// sequence number of its first record; each partition numbers this
+// producer's records 0, 1, 2 ... (int32, wrapping after INT32_MAX to 0, as
+// Kafka's do). A durable partition keeps, per producer id, the last sequence
+// and its 5 newest batches, and this table survives restarts (it is rebuilt
+// from the log and snapshot files at open): a batch it already holds is not
+// written again and its records' futures and callbacks get the ORIGINAL
+// offsets, never an error; a batch that skips ahead or repeats an older one
+// fails with Error(out_of_order_sequence) and writes nothing. A new Producer
+// with the same id continues each partition's numbering where the log
+// leaves it, and next_sequence() says how many of its records a partition
+// holds, so a restarted application resends exactly the rest. Memory
+// topics carry the sequences but do not check them. Only one live Producer
+// per idempotence id per node (the directory lock keeps other processes out).
+//
 // Allocation: none per record once each partition's batch buffer exists
 // (allocated on the first send to it). Batch completion state comes from a
 // pool. A send with a callback stores the std::function (which may allocate
@@ -27,6 +43,7 @@
 #include <string_view>
 
 #include "rill/error.hpp"
+#include "rill/metrics.hpp"
 #include "rill/node.hpp"
 #include "rill/options.hpp"
 #include "rill/record.hpp"
@@ -43,6 +60,10 @@ struct RecordMetadata {
   // happened to fall on this append. Always false for memory topics and
   // while the offset is not yet known.
   bool durable = false;
+  // An idempotent producer's sequence number for the record in its
+  // partition (0, 1, 2 ... wrapping after INT32_MAX to 0); -1 for a plain
+  // producer, a failed send, and while the offset is not yet known.
+  std::int64_t sequence = -1;
 };
 
 // Outcome of try_send. Only `ok` means the record was accepted.
@@ -53,6 +74,7 @@ enum class SendStatus {
   closed,     // the producer is closed
   not_found,  // no such topic, or the record's explicit partition does not exist
   failed,     // a durable partition's storage failed (an I/O error): the record was not stored
+  invalid,    // the topic cannot take this record: a keyless record on a compacted topic
 };
 
 constexpr const char* to_string(SendStatus status) noexcept {
@@ -63,6 +85,7 @@ constexpr const char* to_string(SendStatus status) noexcept {
     case SendStatus::closed: return "closed";
     case SendStatus::not_found: return "not_found";
     case SendStatus::failed: return "failed";
+    case SendStatus::invalid: return "invalid";
   }
   return "unknown";
 }
@@ -157,8 +180,25 @@ class Producer {
   void flush();
 
   // Flushes, then refuses further sends (Error(closed) / SendStatus::closed).
-  // Idempotent.
+  // Idempotent. Releases the producer's idempotence id for a new Producer.
   void close();
+
+  // Idempotent producers only. The first sequence of this producer not yet
+  // in `partition` of `topic`: for a durable topic, read from the
+  // partition's producer state (what its log holds, counting what survived
+  // a crash and nothing recovery cut; records still in an open batch are
+  // not counted); for a memory topic, the number of records this Producer
+  // object appended there. Starting at 0, that is the number of this
+  // producer's records the partition holds (modulo 2^31). Throws
+  // Error(invalid_argument) for a plain producer or a partition out of
+  // range, Error(not_found) for an unknown topic. May wait for an append in
+  // progress on that partition.
+  [[nodiscard]] std::int64_t next_sequence(std::string_view topic, std::int32_t partition);
+
+  // This producer's counters (see metrics.hpp), also listed in
+  // Node::metrics() while the producer lives. Any thread; lock-free reads,
+  // plus the producer's topic-list mutex. Allocates the client_id string.
+  [[nodiscard]] ProducerMetrics metrics() const;
 
  private:
   std::unique_ptr<client::ProducerImpl> impl_;

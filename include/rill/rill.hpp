@@ -4,6 +4,8 @@
 
 #include "rill/consumer.hpp"
 #include "rill/error.hpp"
+#include "rill/group.hpp"
+#include "rill/metrics.hpp"
 #include "rill/node.hpp"
 #include "rill/options.hpp"
 #include "rill/producer.hpp"

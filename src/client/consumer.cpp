@@ -62,6 +62,7 @@ void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<topic
   }
   AssignedPartition ap;
   ap.tp = tp;
+  ap.metrics_slot = counters_.attach(tp, topic, reader->position());
   ap.reader = std::move(reader);
   ap.topic = std::move(topic);
   const auto it = std::lower_bound(assigned_.begin(), assigned_.end(), tp,

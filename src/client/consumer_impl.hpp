@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "client/client_link.hpp"
+#include "client/consumer_counters.hpp"
 #include "rill/consumer.hpp"
 #include "topic/node_state.hpp"
 
@@ -23,6 +25,7 @@ struct AssignedPartition {
   std::unique_ptr<topic::PartitionReader> reader;
   bool paused = false;
   std::optional<LossEvent> pending_loss;  // from a seek below the retained window
+  ConsumerCounters::SlotHandle metrics_slot;  // its position, for Node::metrics()
 };
 
 class ConsumerImpl {
@@ -47,6 +50,8 @@ class ConsumerImpl {
   std::vector<TopicPartition> paused() const;
   std::vector<TopicPartition> assignment() const;
   const std::string& member_id() const noexcept { return member_id_; }
+  // Counters and positions now (consumer_metrics.cpp).
+  [[nodiscard]] ConsumerMetrics metrics() const;
   void close();
 
  private:
@@ -90,6 +95,15 @@ class ConsumerImpl {
   std::vector<RecordView> records_;          // this poll's views
   std::vector<LossEvent> losses_;            // this poll's losses
   std::size_t next_start_ = 0;               // rotates the first partition read
+
+  // Metrics (consumer_metrics.cpp): counts this fetch's records and losses
+  // and publishes the positions. Once per fetch.
+  void note_fetch() noexcept;
+  [[nodiscard]] ClientLink link_metrics();
+  ConsumerCounters counters_;
+  // Last: registered with the node once the members above exist, removed
+  // before they go.
+  ClientLink metrics_link_ = link_metrics();
 };
 
 }  // namespace rill::client

@@ -101,6 +101,8 @@ void ConsumerImpl::read_partition(AssignedPartition& ap) {
                               topic_name, ap.tp.partition, batch.base_offset(),
                               records.error().position, records.error().reason, next));
     }
+    // Read to its end: compaction may have removed the batch's last offsets.
+    if (status == codec::DecodeStatus::incomplete) next = std::max(next, batch.next_offset());
     reader.consumed(next);
   }
 }
@@ -139,12 +141,14 @@ bool ConsumerImpl::wait_for_data(detail::Deadline deadline) {
 PollResult ConsumerImpl::poll(std::chrono::milliseconds timeout) {
   check_open();
   const detail::Deadline deadline = detail::deadline_after(timeout);
+  counters_.add_poll();
   for (;;) {
     for (AssignedPartition& ap : assigned_) ap.reader->begin_poll();  // releases the last poll's views
     records_.clear();
     losses_.clear();
     group_sync(false);
     fetch();
+    note_fetch();
     if (!records_.empty() || !losses_.empty()) return PollResult(records_, losses_);
     const auto now = detail::WaitClock::now();
     if (now >= deadline) return {};

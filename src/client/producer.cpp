@@ -40,6 +40,7 @@ TopicHandle::TopicHandle(std::shared_ptr<topic::TopicState> t, const ProducerOpt
 ProducerImpl::ProducerImpl(std::shared_ptr<detail::NodeState> node, const ProducerOptions& options)
     : node_(std::move(node)), options_(options), pool_(nullptr) {
   validate(options);
+  idempotence_ = IdempotenceClaim(node_, options_.idempotence_id);
   pool_ = new CompletionPool();
   if (options_.linger.count() > 0) timer_ = std::thread([this] { linger_loop(); });
 }
@@ -60,6 +61,7 @@ void ProducerImpl::close() {
     timer_.join();
   }
   flush();
+  idempotence_.release();
 }
 
 TopicHandle* ProducerImpl::find_handle(std::string_view topic) noexcept {
@@ -74,6 +76,7 @@ TopicHandle* ProducerImpl::find_handle(std::string_view topic) noexcept {
     auto h = std::make_unique<TopicHandle>(std::move(state), options_,
                                            static_cast<std::uint32_t>(std::random_device{}()));
     h->producer = this;
+    start_sequences(*h);
     handles_.push_back(std::move(h));
     return handles_.back().get();
   } catch (...) {
@@ -138,14 +141,16 @@ std::shared_ptr<const Error> ProducerImpl::make_error(const TopicHandle& h, std:
 
 BatchOutcome ProducerImpl::send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full) {
   BatchOutcome outcome;
-  const std::span<std::byte> batch = acc.builder->finish();
+  const std::span<std::byte> batch = acc.builder->finish(producer_fields(acc));
   const auto deadline = wait ? detail::deadline_after(acc.topic->state->options.block_timeout)
                              : detail::WaitClock::now();
   const topic::AppendResult r = acc.log->append(batch, wait, deadline);
+  acc.counters.add_batch(r.status, acc.builder->record_count(), batch.size());
   outcome.status = r.status;
   if (r.status == topic::AppendStatus::full && keep_on_full) return outcome;
   outcome.base_offset = r.base_offset;
   outcome.durable = r.durable;
+  outcome.base_sequence = note_append(acc, r, acc.builder->record_count());
   if (r.status != topic::AppendStatus::ok) {
     outcome.error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   }
@@ -157,6 +162,7 @@ void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
   if (detail::SendCompletion* c = acc.completion; c != nullptr) {
     c->base_offset = outcome.base_offset;
     c->durable = outcome.durable;
+    c->base_sequence = outcome.base_sequence;
     c->error = outcome.error;
     // release: pairs with the acquire loads of `done` in SendFuture.
     c->done.store(1, std::memory_order_release);
@@ -172,6 +178,7 @@ void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
   }
   outcome.callbacks.swap(acc.callbacks);
   acc.builder->reset();
+  acc.counters.set_open_records(0);
   acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a hint for the timer
   acc.topic->keyless.batch_sent(acc.partition);
 }
@@ -179,7 +186,8 @@ void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
 void ProducerImpl::run_callbacks(BatchOutcome& outcome, std::int32_t partition) noexcept {
   for (PendingCallback& pending : outcome.callbacks) {
     const RecordMetadata md{partition, outcome.error ? -1 : outcome.base_offset + pending.index,
-                            pending.timestamp, !outcome.error && outcome.durable};
+                            pending.timestamp, !outcome.error && outcome.durable,
+                            outcome.error ? -1 : record_sequence(outcome.base_sequence, pending.index)};
     try {
       pending.callback(md, outcome.error.get());
     } catch (...) {
@@ -198,12 +206,15 @@ SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& rec
   assert(fits);
   (void)fits;
   const topic::AppendResult r = acc.log->append(
-      alone.finish(), true, detail::deadline_after(acc.topic->state->options.block_timeout));
+      alone.finish(producer_fields(acc)), true,
+      detail::deadline_after(acc.topic->state->options.block_timeout));
+  const std::int32_t sequence = note_append(acc, r, 1);
+  acc.counters.add_batch(r.status, 1, alone.size_bytes());
   acc.topic->keyless.batch_sent(acc.partition);
   lock.unlock();
   run_callbacks(before, acc.partition);
   const RecordMetadata md{acc.partition, r.status == topic::AppendStatus::ok ? r.base_offset : -1, timestamp,
-                          r.status == topic::AppendStatus::ok && r.durable};
+                          r.status == topic::AppendStatus::ok && r.durable, sequence};
   auto error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   if (callback != nullptr) {
     try {

@@ -20,6 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include "client/client_link.hpp"
+#include "client/idempotence.hpp"
+#include "client/producer_counters.hpp"
 #include "client/send_completion.hpp"
 #include "client/spin_lock.hpp"
 #include "codec/batch_builder.hpp"
@@ -52,9 +55,13 @@ struct PartitionAccumulator {
   TopicHandle* topic = nullptr;
   topic::PartitionLog* log = nullptr;
   std::int32_t partition = 0;
+  // Idempotent producers: the sequence the next batch starts with
+  // (idempotence.hpp).
+  std::int32_t next_sequence = 0;
   // Set (relaxed) when the open batch gets its first record, cleared when it
   // is sent; lets the linger timer skip idle partitions without locking.
   std::atomic<bool> has_records{false};
+  ProducerCounters counters;  // written under `lock` (producer_counters.hpp)
 };
 
 struct TopicHandle {
@@ -72,6 +79,7 @@ struct BatchOutcome {
   topic::AppendStatus status = topic::AppendStatus::ok;
   std::int64_t base_offset = -1;
   bool durable = false;  // synced before the append returned
+  std::int32_t base_sequence = -1;  // the batch's first sequence (idempotent, appended)
   std::shared_ptr<const Error> error;
   Callbacks callbacks;  // to run once the accumulator is unlocked
 };
@@ -87,8 +95,21 @@ class ProducerImpl {
   void close();
   // Sends the open batch of `acc` if `completion` is still its batch.
   void flush_for(PartitionAccumulator& acc, const detail::SendCompletion* completion);
+  // The counters of every accumulator, summed (producer_metrics.cpp). Any thread.
+  [[nodiscard]] ProducerMetrics metrics();
+  // Producer::next_sequence (idempotence.cpp).
+  [[nodiscard]] std::int64_t next_sequence(std::string_view topic, std::int32_t partition);
 
  private:
+  // Idempotence (idempotence.cpp). The producer fields for the open batch
+  // of `acc`; moves its sequence on after an append and returns the
+  // batch's base sequence (-1 when not written or not idempotent); sets a
+  // new handle's sequences from its partitions.
+  [[nodiscard]] codec::ProducerFields producer_fields(const PartitionAccumulator& acc) const noexcept;
+  std::int32_t note_append(PartitionAccumulator& acc, const topic::AppendResult& r,
+                           std::int64_t records) noexcept;
+  void start_sequences(TopicHandle& h) noexcept;
+
   TopicHandle* handle(std::string_view topic);             // throws not_found / closed
   TopicHandle* find_handle(std::string_view topic) noexcept;  // null if unknown
   std::int32_t choose_partition(TopicHandle& h, const Record& record) noexcept;
@@ -111,6 +132,7 @@ class ProducerImpl {
 
   std::shared_ptr<detail::NodeState> node_;
   const ProducerOptions options_;
+  IdempotenceClaim idempotence_;  // holds options_.idempotence_id until close()
   CompletionPool* pool_;
   std::atomic<bool> closed_{false};
 
@@ -122,6 +144,12 @@ class ProducerImpl {
   std::condition_variable timer_wake_;
   bool timer_stop_ = false;
   std::thread timer_;
+
+  // Last: registered with the node once the members above exist, removed
+  // before they go (producer_metrics.cpp).
+  [[nodiscard]] ProducerMetrics metrics(const std::string& client_id);
+  [[nodiscard]] ClientLink link_metrics();
+  ClientLink metrics_link_ = link_metrics();
 };
 
 }  // namespace rill::client

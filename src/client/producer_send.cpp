@@ -36,6 +36,12 @@ SendFuture ProducerImpl::send(std::string_view topic, const Record& record, Send
                             record.value ? record.value->size() : 0, record.headers.size(),
                             o.max_record_bytes));
   }
+  if (!record.key && o.cleanup == CleanupPolicy::compact && o.storage == StorageKind::durable) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("send to topic \"{}\": the topic is compacted (cleanup = compact), which "
+                            "keeps the newest record per key: give the record a key",
+                            topic));
+  }
   if (record.partition != kAnyPartition &&
       (record.partition < 0 || record.partition >= h.state->partition_count())) {
     throw Error(ErrorCode::invalid_argument,
@@ -60,6 +66,7 @@ SendFuture ProducerImpl::send(std::string_view topic, const Record& record, Send
   const bool appended = acc.builder->try_append(record, ts);
   assert(appended);  // the batch had room for `bound` bytes
   (void)appended;
+  acc.counters.set_open_records(acc.builder->record_count());
   const std::uint32_t index = acc.builder->record_count() - 1;
   RecordMetadata md{acc.partition, -1, ts};
   if (callback != nullptr) acc.callbacks.push_back({index, ts, std::move(*callback)});
@@ -71,6 +78,7 @@ SendFuture ProducerImpl::send(std::string_view topic, const Record& record, Send
     if (callback != nullptr) return {};
     md.offset = now.error ? -1 : now.base_offset + index;
     md.durable = !now.error && now.durable;
+    md.sequence = now.error ? -1 : record_sequence(now.base_sequence, index);
     return SendFuture(md, std::move(now.error));
   }
   detail::SendCompletion* completion = nullptr;
@@ -96,6 +104,10 @@ SendStatus ProducerImpl::try_send(std::string_view topic, const Record& record, 
     }
     const std::size_t bound = codec::BatchBuilder::record_size_bound(record);
     if (bound > h->state->options.max_record_bytes) return SendStatus::too_large;
+    const TopicOptions& o = h->state->options;
+    if (!record.key && o.cleanup == CleanupPolicy::compact && o.storage == StorageKind::durable) {
+      return SendStatus::invalid;  // send() throws Error(invalid_argument) here
+    }
     if (record.partition != kAnyPartition &&
         (record.partition < 0 || record.partition >= h->state->partition_count())) {
       return SendStatus::not_found;
@@ -127,18 +139,21 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
   open_batch(acc, lingering);
   const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : acc.batch_timestamp;
   if (!acc.builder->try_append(record, ts)) return SendStatus::full;
+  acc.counters.set_open_records(acc.builder->record_count());
   const std::uint32_t index = acc.builder->record_count() - 1;
   RecordMetadata md{acc.partition, -1, ts};
   if (!lingering) {
     now = send_batch_locked(acc, false, true);
     if (now.status == topic::AppendStatus::full) {
       acc.builder->reset();  // the batch held only this record: it was not taken
+      acc.counters.set_open_records(0);
       acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a timer hint
       return SendStatus::full;
     }
     if (now.status != topic::AppendStatus::ok) return SendStatus::failed;  // callbacks got the error
     md.offset = now.base_offset + index;
     md.durable = now.durable;
+    md.sequence = record_sequence(now.base_sequence, index);
   } else if (acc.builder->size_bytes() >= limit) {
     now = send_batch_locked(acc, false, true);  // if full it stays open and is sent later
   }
@@ -151,11 +166,14 @@ SendStatus ProducerImpl::try_send_alone(PartitionAccumulator& acc, const Record&
   const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : wall_clock_ms();
   codec::BatchBuilder alone(bound + codec::kBatchHeaderSize + 8);
   if (!alone.try_append(record, ts)) return SendStatus::too_large;
-  const topic::AppendResult r = acc.log->append(alone.finish(), false, detail::WaitClock::now());
+  const topic::AppendResult r =
+      acc.log->append(alone.finish(producer_fields(acc)), false, detail::WaitClock::now());
+  const std::int32_t sequence = note_append(acc, r, 1);
+  acc.counters.add_batch(r.status, 1, alone.size_bytes());
   if (r.status == topic::AppendStatus::failed) return SendStatus::failed;
   if (r.status != topic::AppendStatus::ok) return SendStatus::full;
   acc.topic->keyless.batch_sent(acc.partition);
-  if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts, r.durable};
+  if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts, r.durable, sequence};
   return SendStatus::ok;
 }
 

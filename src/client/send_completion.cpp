@@ -20,6 +20,7 @@ detail::SendCompletion* CompletionPool::acquire(PartitionAccumulator* owner, std
   c->owner = owner;
   c->partition = partition;
   c->base_offset = -1;
+  c->base_sequence = -1;
   c->error.reset();
   // relaxed: the completion is not yet shared; the accumulator's lock and
   // the future's construction publish it.
@@ -102,6 +103,7 @@ RecordMetadata SendFuture::get() {
     }
     metadata_.offset = c->error ? -1 : c->base_offset + index_;
     metadata_.durable = !c->error && c->durable;
+    metadata_.sequence = c->error ? -1 : client::record_sequence(c->base_sequence, index_);
     error_ = c->error;
     ready_ = true;
     completion_ = nullptr;

@@ -38,6 +38,7 @@ class SendCompletion {
   std::int64_t base_offset = -1;
   std::int32_t partition = -1;
   bool durable = false;  // the batch was synced before its append returned
+  std::int32_t base_sequence = -1;  // idempotent producers: the batch's first sequence
   std::shared_ptr<const Error> error;
 
   std::atomic<std::uint32_t> done{0};

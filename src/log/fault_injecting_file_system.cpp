@@ -54,6 +54,22 @@ std::string strip_slash(std::string path) {
   return path;
 }
 
+bool in_directory(const std::string& path, const std::string& dir) {
+  return strip_slash(parent_path(path)) == strip_slash(dir);
+}
+
+std::byte byte_at(const std::vector<std::byte>& bytes, std::size_t i) noexcept {
+  return i < bytes.size() ? bytes[i] : std::byte{0};
+}
+
+// The first byte of [start, end) where `a` and `b` (read as zero past their
+// ends) differ, or `end`.
+std::size_t first_difference(const std::vector<std::byte>& a, const std::vector<std::byte>& b,
+                             std::size_t start, std::size_t end) noexcept {
+  while (start < end && byte_at(a, start) == byte_at(b, start)) ++start;
+  return start;
+}
+
 }  // namespace
 
 void FaultInjectingFileSystem::fail_call(Op op, std::uint64_t n, Fault fault) {
@@ -61,7 +77,18 @@ void FaultInjectingFileSystem::fail_call(Op op, std::uint64_t n, Fault fault) {
   faults_.push_back(ArmedFault{op, n, fault});
 }
 
+void FaultInjectingFileSystem::cut_power_after(std::uint64_t n) {
+  if (n == 0) throw Error(ErrorCode::invalid_argument, "cut_power_after: n counts from 1");
+  cut_at_ = calls_ + n;
+}
+
 const FaultInjectingFileSystem::ArmedFault* FaultInjectingFileSystem::next_fault(Op op) {
+  ++calls_;
+  if (cut_at_ != 0 && calls_ >= cut_at_) {
+    // The machine has stopped: nothing reaches the disk any more.
+    fired_fault_ = ArmedFault{op, 0, Fault::eio};
+    return &fired_fault_;
+  }
   const ArmedFault* due = nullptr;
   for (auto it = faults_.begin(); it != faults_.end();) {
     if (it->op != Op::any && it->op != op) {
@@ -89,6 +116,24 @@ void FaultInjectingFileSystem::maybe_fail(Op op, const std::string& path) {
 void FaultInjectingFileSystem::track_existing(const std::string& path) {
   if (files_.count(path) != 0) return;
   files_[path] = Durable{inner_.read_file(path), true};
+}
+
+void FaultInjectingFileSystem::note_removed(const std::string& path) {
+  if (files_.count(path) == 0 && inner_.exists(path)) track_existing(path);
+  const auto it = files_.find(path);
+  // An older durable name already noted stays: it is what a loss brings back.
+  if (it != files_.end() && it->second.directory_synced) removed_.emplace(path, it->second.synced);
+}
+
+void FaultInjectingFileSystem::restore_removed() {
+  for (const auto& [path, bytes] : removed_) {
+    File file = inner_.open(path, OpenMode::create_or_open);
+    inner_.truncate(file, 0);
+    inner_.write(file, 0, bytes);
+    inner_.close(file);
+    files_[path] = Durable{bytes, true};
+  }
+  removed_.clear();
 }
 
 File FaultInjectingFileSystem::open(const std::string& path, OpenMode mode) {
@@ -129,9 +174,17 @@ void FaultInjectingFileSystem::unmap(std::byte* mapping, std::size_t size) noexc
 void FaultInjectingFileSystem::sync(const File& file, std::byte* mapping, std::size_t offset,
                                     std::size_t length) {
   maybe_fail(Op::sync, file.path);
-  inner_.sync(file, mapping, offset, length);
-  // fdatasync makes every dirty page of the file durable, not only the range.
-  files_[file.path].synced = inner_.read_file(file.path);
+  if (!skip_real_syncs_) inner_.sync(file, mapping, offset, length);
+  std::vector<std::byte> current = inner_.read_file(file.path);
+  std::vector<std::byte>& synced = files_[file.path].synced;
+  if (mapping == nullptr) {
+    synced = std::move(current);  // fdatasync: every dirty page of the file
+    return;
+  }
+  // msync of a range: only that range (the mapped file's size is already set).
+  synced.resize(current.size());
+  const std::size_t end = std::min(current.size(), offset + length);
+  if (offset < end) std::copy(current.begin() + offset, current.begin() + end, synced.begin() + offset);
 }
 
 void FaultInjectingFileSystem::write(const File& file, std::uint64_t offset,
@@ -152,6 +205,8 @@ void FaultInjectingFileSystem::write(const File& file, std::uint64_t offset,
 void FaultInjectingFileSystem::rename(const std::string& from, const std::string& to) {
   maybe_fail(Op::rename, from);
   track_existing(from);
+  note_removed(from);
+  note_removed(to);
   inner_.rename(from, to);
   Durable moved = std::move(files_[from]);
   files_.erase(from);
@@ -161,6 +216,7 @@ void FaultInjectingFileSystem::rename(const std::string& from, const std::string
 
 void FaultInjectingFileSystem::unlink(const std::string& path) {
   maybe_fail(Op::unlink, path);
+  note_removed(path);
   inner_.unlink(path);
   files_.erase(path);
 }
@@ -172,11 +228,11 @@ void FaultInjectingFileSystem::create_directories(const std::string& path) {
 
 void FaultInjectingFileSystem::sync_directory(const std::string& path) {
   maybe_fail(Op::sync_directory, path);
-  inner_.sync_directory(path);
-  const std::string dir = strip_slash(path);
+  if (!skip_real_syncs_) inner_.sync_directory(path);
   for (auto& [name, durable] : files_) {
-    if (strip_slash(parent_path(name)) == dir) durable.directory_synced = true;
+    if (in_directory(name, path)) durable.directory_synced = true;
   }
+  std::erase_if(removed_, [&](const auto& entry) { return in_directory(entry.first, path); });
 }
 
 std::vector<std::byte> FaultInjectingFileSystem::read_file(const std::string& path) {
@@ -198,35 +254,35 @@ void FaultInjectingFileSystem::apply_power_loss(const std::string& path, Durable
                                                 const PowerLoss& how,
                                                 std::uint64_t& random_state) {
   const std::vector<std::byte> current = inner_.read_file(path);
-  std::vector<std::byte> result = durable.synced;
-  const std::size_t size = std::max(current.size(), result.size());
+  const std::vector<std::byte>& synced = durable.synced;
+  const std::size_t size = std::max(current.size(), synced.size());
+  std::vector<std::byte> result = synced;
+  result.resize(size);  // zeros past the synced end, as growth without writes reads
+  const auto draw = [&] {
+    return how.unsynced == Unsynced::mixed ? static_cast<Unsynced>(next_random(random_state) % 3)
+                                           : how.unsynced;
+  };
+  // The size is metadata: it reaches the disk unless the fate is drop.
+  std::size_t result_size = draw() == Unsynced::drop ? synced.size() : current.size();
   const std::size_t block = std::max<std::size_t>(how.block_bytes, 1);
   for (std::size_t start = 0; start < size; start += block) {
     const std::size_t end = std::min(size, start + block);
-    const bool differs =
-        end > current.size() || end > result.size() ||
-        std::memcmp(current.data() + start, result.data() + start, end - start) != 0;
-    if (!differs) continue;
-    Unsynced fate = how.unsynced;
-    if (fate == Unsynced::mixed) fate = static_cast<Unsynced>(next_random(random_state) % 3);
-    if (fate == Unsynced::drop) continue;
-    // keep or garbage: the file reaches at least the current size there.
-    if (result.size() < std::min(end, current.size())) result.resize(std::min(end, current.size()));
     // Garbage starts at the first changed byte of the block: a torn write
     // garbles what was being written, not the synced bytes before it.
-    std::size_t first_changed = start;
-    while (first_changed < std::min(end, std::min(current.size(), durable.synced.size())) &&
-           current[first_changed] == durable.synced[first_changed]) {
-      ++first_changed;
-    }
-    for (std::size_t i = start; i < std::min(end, result.size()); ++i) {
+    const std::size_t first_changed = first_difference(current, synced, start, end);
+    if (first_changed == end) continue;
+    const Unsynced fate = draw();
+    if (fate == Unsynced::drop) continue;
+    for (std::size_t i = start; i < end; ++i) {
       if (fate == Unsynced::keep) {
-        result[i] = i < current.size() ? current[i] : std::byte{0};
+        result[i] = byte_at(current, i);
       } else if (i >= first_changed) {
         result[i] = static_cast<std::byte>(next_random(random_state));
       }
     }
+    result_size = std::max(result_size, std::min(end, current.size()));
   }
+  result.resize(result_size);
   File file = inner_.open(path, OpenMode::existing);
   inner_.truncate(file, result.size());
   inner_.write(file, 0, result);
@@ -249,6 +305,8 @@ void FaultInjectingFileSystem::power_loss(const PowerLoss& how) {
     it->second.synced = inner_.read_file(it->first);
     ++it;
   }
+  restore_removed();
+  cut_at_ = 0;
 }
 
 }  // namespace rill::log

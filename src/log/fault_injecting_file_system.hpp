@@ -7,17 +7,27 @@
 // A failed sync leaves the file's durable content unchanged.
 //
 // Power loss: the wrapper remembers, per file, the bytes as of its last
-// successful sync (a shadow copy in memory; files are small in tests), and
+// successful sync (a shadow copy in memory; files are small in tests; a
+// sync through a mapping counts for its range only, one without a mapping
+// for the whole file, as msync and fdatasync do), and
 // whether the directory holding it was synced since it was created or
 // renamed into place. power_loss() then rewrites every such file on the real
-// disk: each block of `block_bytes` that differs from the synced copy is
-// dropped (reverted), kept, or garbled from its first changed byte to its
-// end (random bytes; the synced bytes before them stay); a file whose directory
-// was never synced disappears. Files that existed before the wrapper first
-// saw them count as synced. Call power_loss() with no file open or mapped
-// (close the log first), then reopen through the same wrapper or the real
-// file system. Simplification: an unlink is durable at once (a real crash
-// could bring back a file whose unlink was not followed by a directory sync).
+// disk: each block of `block_bytes` whose content differs from the synced
+// copy is dropped (reverted), kept, or garbled from its first changed byte to
+// its end (random bytes; the synced bytes before them stay). Growth that
+// wrote nothing (allocate, truncate up) is not a change of content: those
+// bytes stay zero, and the size reverts with the drop fate only. A file
+// whose directory was never synced disappears; a name removed by unlink or
+// rename since its directory's last sync comes back, holding its synced
+// bytes. Files that existed before the wrapper first saw them count as synced.
+// Call power_loss() with no file open or mapped (close the log first), then
+// reopen through the same wrapper or the real file system.
+//
+// Power cut: cut_power_after(n) makes the n-th call from now, and every
+// call after it, fail with EIO without reaching the disk, as if the machine
+// had stopped there; power_loss() then applies the loss and restores
+// service. calls() counts every call but close and unmap (an I/O-error sweep
+// counts a workload's calls with it, then fails each one in turn).
 //
 // Not thread-safe: one test thread drives it.
 #pragma once
@@ -61,6 +71,18 @@ class FaultInjectingFileSystem final : public FileSystem {
   // Failures fired so far.
   [[nodiscard]] std::uint64_t faults_fired() const noexcept { return fired_; }
 
+  // What a simulated power loss keeps is decided by the shadow copies alone,
+  // so a test that never loses power for real may skip the real fdatasync
+  // and directory fsync, which only cost time (they still count as calls,
+  // and armed faults still fire on them).
+  void skip_real_syncs(bool skip) noexcept { skip_real_syncs_ = skip; }
+  // Calls made so far (every operation but close and unmap).
+  [[nodiscard]] std::uint64_t calls() const noexcept { return calls_; }
+  // The n-th call (n >= 1) from now and every later one fail until power_loss().
+  void cut_power_after(std::uint64_t n);
+  // True once a cut made a call fail.
+  [[nodiscard]] bool power_is_cut() const noexcept { return cut_at_ != 0 && calls_ >= cut_at_; }
+
   void power_loss(const PowerLoss& how);
 
   [[nodiscard]] File open(const std::string& path, OpenMode mode) override;
@@ -99,12 +121,21 @@ class FaultInjectingFileSystem final : public FileSystem {
   void track_existing(const std::string& path);
   void apply_power_loss(const std::string& path, Durable& durable, const PowerLoss& how,
                         std::uint64_t& random_state);
+  // Remembers a durable name that unlink or rename is taking away.
+  void note_removed(const std::string& path);
+  // Brings back the removed names whose directory was not synced since.
+  void restore_removed();
 
   FileSystem& inner_;
   std::vector<ArmedFault> faults_;
   ArmedFault fired_fault_{};
   std::uint64_t fired_ = 0;
   std::map<std::string, Durable> files_;
+  // Durable names removed since their directory's last sync: their synced bytes.
+  std::map<std::string, std::vector<std::byte>> removed_;
+  std::uint64_t calls_ = 0;
+  std::uint64_t cut_at_ = 0;  // 0: no power cut armed
+  bool skip_real_syncs_ = false;
 };
 
 }  // namespace rill::log

@@ -55,9 +55,10 @@ class FileSystem {
   // least that long. The mapping outlives close() and unlink().
   [[nodiscard]] virtual std::byte* map(const File& file, std::size_t size) = 0;
   virtual void unmap(std::byte* mapping, std::size_t size) noexcept = 0;
-  // Makes bytes [offset, offset + length) of the file durable: msync of that
-  // range of `mapping` (when not null), then fdatasync. A failure means the
-  // bytes may be lost even though they are still readable.
+  // Makes bytes [offset, offset + length) of the file durable: msync
+  // (MS_SYNC) of that range of `mapping` when not null, which on Linux is
+  // fdatasync of the range; elsewhere, or without a mapping, fdatasync. A
+  // failure means the bytes may be lost even though they are still readable.
   virtual void sync(const File& file, std::byte* mapping, std::size_t offset,
                     std::size_t length) = 0;
   // Writes all of `bytes` at `offset` (pwrite, repeated on short writes).

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "log/crash_point.hpp"
 #include "rill/error.hpp"
 
 namespace rill::log {
@@ -53,13 +54,14 @@ std::unique_ptr<PartitionLog> PartitionLog::open(const std::string& dir,
                                                  FileSystem& fs, LogHook hook) {
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, options, fs, std::move(hook)));
   log->recover();
+  log->load_producer_state();
   return log;
 }
 
 PartitionLog::~PartitionLog() = default;
 
 void PartitionLog::check_writable() const {
-  if (failed_) {
+  if (failed()) {
     throw Error(ErrorCode::io,
                 fmt::format("partition \"{}\": a sync failed earlier, so written data may be "
                             "lost; the log refuses writes until it is reopened",
@@ -67,7 +69,8 @@ void PartitionLog::check_writable() const {
   }
 }
 
-AppendResult PartitionLog::append(std::span<const std::byte> batch, std::int64_t record_count) {
+AppendResult PartitionLog::append(std::span<const std::byte> batch, std::int64_t record_count,
+                                  SyncMode mode) {
   check_writable();
   const codec::ParsedBatch parsed = codec::parse_batch(batch, false);
   if (parsed.status != codec::DecodeStatus::ok || parsed.batch.size_bytes() != batch.size()) {
@@ -87,6 +90,7 @@ AppendResult PartitionLog::append(std::span<const std::byte> batch, std::int64_t
                             "bytes (raise segment_bytes)",
                             dir_, batch.size(), options_.segment_bytes));
   }
+  if (auto duplicate = check_producer(parsed.batch, record_count)) return *duplicate;
   // Only the writer changes the list, so it reads back() without the mutex.
   Segment* active = segments_.back().get();
   std::int64_t base = active->next_offset();
@@ -101,8 +105,9 @@ AppendResult PartitionLog::append(std::span<const std::byte> batch, std::int64_t
     }
   }
   publish_end(active->next_offset());
+  producer_state_.record(parsed.batch.producer(), record_count, base);
   const bool sync_due =
-      options_.fsync_policy == FsyncPolicy::every_batch ||
+      (options_.fsync_policy == FsyncPolicy::every_batch && mode == SyncMode::policy) ||
       (options_.fsync_policy == FsyncPolicy::interval &&
        std::chrono::steady_clock::now() - last_sync_ >= options_.fsync_interval);
   if (sync_due) sync();
@@ -115,17 +120,60 @@ void PartitionLog::publish_end(std::int64_t end) noexcept {
   end_offset_.store(end, std::memory_order_release);
 }
 
+void PartitionLog::publish_durable_end(std::int64_t end) noexcept {
+  // A writer's sync and a complete_sync may finish in either order: keep
+  // the larger end. release: pairs with the acquire in durable_end_offset().
+  std::int64_t seen = durable_end_offset_.load(std::memory_order_relaxed);
+  while (seen < end &&
+         !durable_end_offset_.compare_exchange_weak(seen, end, std::memory_order_release,
+                                                    std::memory_order_relaxed)) {
+  }
+}
+
+void PartitionLog::mark_failed() noexcept {
+  // release: pairs with the acquire in failed().
+  failed_.store(true, std::memory_order_release);
+}
+
 void PartitionLog::sync_active() {
+  const auto sync_started = LogCounters::Clock::now();
   try {
     // Older segments have unsynced bytes only under FsyncPolicy::none.
     for (const auto& segment : segments_) segment->sync();
   } catch (const Error&) {
-    failed_ = true;
+    counters_.add_sync_failure();
+    mark_failed();
     throw;
   }
   last_sync_ = std::chrono::steady_clock::now();
-  // release: pairs with the acquire in durable_end_offset().
-  durable_end_offset_.store(segments_.back()->next_offset(), std::memory_order_release);
+  counters_.add_sync(last_sync_ - sync_started);
+  publish_durable_end(segments_.back()->next_offset());
+}
+
+SyncTicket PartitionLog::prepare_sync() {
+  check_writable();
+  SyncTicket ticket;
+  for (const auto& segment : segments_) {
+    const auto [from, to] = segment->unsynced_range();
+    if (from < to) ticket.ranges.push_back({segment, from, to});
+  }
+  ticket.end_offset = segments_.back()->next_offset();
+  last_sync_ = std::chrono::steady_clock::now();
+  return ticket;
+}
+
+void PartitionLog::complete_sync(const SyncTicket& ticket) {
+  check_writable();
+  const auto sync_started = LogCounters::Clock::now();
+  try {
+    for (const SyncTicket::Range& range : ticket.ranges) range.segment->sync_range(range.from, range.to);
+  } catch (const Error&) {
+    counters_.add_sync_failure();
+    mark_failed();
+    throw;
+  }
+  if (!ticket.ranges.empty()) counters_.add_sync(LogCounters::Clock::now() - sync_started);
+  publish_durable_end(ticket.end_offset);
 }
 
 void PartitionLog::sync() {
@@ -137,12 +185,17 @@ void PartitionLog::roll() {
   if (options_.fsync_policy != FsyncPolicy::none) sync_active();
   const std::int64_t base = segments_.back()->next_offset();
   std::shared_ptr<Segment> next = Segment::create(fs_, dir_, base, segment_config_);
+  detail::crash_point("log.mid_roll");  // files made, directory not synced
   fs_.sync_directory(dir_);
+  snapshot_producer_state(base);  // the table covers every batch below `base`
   std::lock_guard<std::mutex> lock(segments_mutex_);
   segments_.push_back(std::move(next));
 }
 
 std::size_t PartitionLog::enforce_retention(std::int64_t now_ms) {
+  // A compaction pass is replacing segments: skip this turn, never wait.
+  std::unique_lock<std::mutex> no_cleaner(cleaner_mutex_, std::try_to_lock);
+  if (!no_cleaner.owns_lock()) return 0;
   std::size_t total = 0;
   for (const auto& segment : segments_) total += segment->committed_bytes();
   std::size_t deleted = 0;
@@ -166,6 +219,7 @@ std::size_t PartitionLog::enforce_retention(std::int64_t now_ms) {
     ++deleted;
   }
   if (deleted > 0) fs_.sync_directory(dir_);
+  if (deleted > 0) drop_producer_snapshots_below(start_offset());
   return deleted;
 }
 
@@ -173,6 +227,7 @@ void PartitionLog::delete_segment_files(const Segment& segment) {
   const std::string stem = join_path(dir_, segment_stem(segment.base_offset()));
   // The mapping stays valid for readers still holding the segment.
   fs_.unlink(stem + std::string(kLogSuffix));
+  detail::crash_point("log.mid_retention");  // .log gone, indexes not yet
   for (std::string_view suffix : {kIndexSuffix, kTimeIndexSuffix}) {
     const std::string path = stem + std::string(suffix);
     if (fs_.exists(path)) fs_.unlink(path);
@@ -182,23 +237,32 @@ void PartitionLog::delete_segment_files(const Segment& segment) {
 ReadResult PartitionLog::read(std::int64_t offset, std::size_t max_bytes) const {
   // Loaded first: every offset below it is in the list taken below.
   const std::int64_t end = end_offset();
-  std::shared_ptr<const Segment> segment;
-  {
-    std::lock_guard<std::mutex> lock(segments_mutex_);
-    if (offset < segments_.front()->base_offset()) {
-      return ReadResult{ReadStatus::below_start, nullptr, {}};
+  for (std::int64_t at = offset;;) {
+    std::shared_ptr<const Segment> segment;
+    std::optional<std::int64_t> next_base;  // of the segment after it, if any
+    {
+      std::lock_guard<std::mutex> lock(segments_mutex_);
+      if (at < segments_.front()->base_offset()) {
+        return ReadResult{ReadStatus::below_start, nullptr, {}};
+      }
+      // The last segment whose base offset is <= at.
+      const auto it = std::upper_bound(
+          segments_.begin(), segments_.end(), at,
+          [](std::int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
+      segment = *(it - 1);
+      if (it != segments_.end()) next_base = (*it)->base_offset();
     }
-    // The last segment whose base offset is <= offset.
-    const auto it = std::upper_bound(
-        segments_.begin(), segments_.end(), offset,
-        [](std::int64_t o, const std::shared_ptr<Segment>& s) { return o < s->base_offset(); });
-    segment = *(it - 1);
+    bool damaged = false;
+    const std::span<const std::byte> bytes = segment->read_from(at, max_bytes, &damaged);
+    if (!bytes.empty()) return ReadResult{ReadStatus::ok, std::move(segment), bytes};
+    // Compaction may leave no batch at or after `at` in this segment: the
+    // next segment holds the following offsets.
+    if (!damaged && next_base) {
+      at = *next_base;
+      continue;
+    }
+    return ReadResult{at < end ? ReadStatus::corrupt : ReadStatus::at_end, nullptr, {}};
   }
-  const std::span<const std::byte> bytes = segment->read_from(offset, max_bytes);
-  if (bytes.empty()) {
-    return ReadResult{offset < end ? ReadStatus::corrupt : ReadStatus::at_end, nullptr, {}};
-  }
-  return ReadResult{ReadStatus::ok, std::move(segment), bytes};
 }
 
 std::optional<std::int64_t> PartitionLog::offset_for_timestamp(std::int64_t timestamp) const {

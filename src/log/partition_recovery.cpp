@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "log/log_cleaner.hpp"
 #include "log/partition_log.hpp"
 #include "rill/error.hpp"
 
@@ -10,6 +11,9 @@ namespace rill::log {
 
 void PartitionLog::recover() {
   fs_.create_directories(dir_);
+  // Deletes what a compaction pass left half-made; a compacted folder
+  // accepts offset gaps in its closed segments (log_cleaner.hpp).
+  segment_config_.offsets_may_skip = LogCleaner::recover_folder(fs_, dir_, hook_);
   std::vector<std::int64_t> bases;
   for (const std::string& name : fs_.list_directory(dir_)) {
     if (auto base = parse_segment_log_name(name)) bases.push_back(*base);
@@ -34,15 +38,18 @@ void PartitionLog::recover() {
 
 void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases) {
   for (std::size_t i = 0; i < bases.size(); ++i) {
-    std::shared_ptr<Segment> segment = Segment::open(fs_, dir_, bases[i], segment_config_);
     const bool last = i + 1 == bases.size();
+    // Only the active segment grows to segment_bytes: a compacted one stays small.
+    std::shared_ptr<Segment> segment = Segment::open(fs_, dir_, bases[i], segment_config_, last);
     const SegmentScan scan = segment->recover(last);
     segments_.push_back(segment);
     if (scan.indexes_rebuilt) {
       hook_(fmt::format("{}: index entries disagreed with the log; indexes rebuilt from the log",
                         segment->log_path()));
     }
-    const bool gap = !last && scan.next_offset != bases[i + 1];
+    // Compaction may leave offsets out between segments, never overlap.
+    const bool gap = !last && (segment_config_.offsets_may_skip ? scan.next_offset > bases[i + 1]
+                                                               : scan.next_offset != bases[i + 1]);
     if (!scan.damaged && !gap) continue;
     // A torn tail: damage, or a segment ending short of the next one, with
     // no valid batch after it in this segment or any later one (a tail lost
@@ -59,9 +66,10 @@ void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases) {
 
 bool PartitionLog::later_segments_empty(const std::vector<std::int64_t>& bases, std::size_t index) {
   for (std::size_t i = index + 1; i < bases.size(); ++i) {
-    const auto later = Segment::open(fs_, dir_, bases[i], segment_config_);
+    const auto later = Segment::open(fs_, dir_, bases[i], segment_config_, i + 1 == bases.size());
     const SegmentScan scan = later->recover(true);
-    if (scan.end_position != 0 || scan.damaged) return false;
+    // Garbage with no valid batch in it (unsynced blocks a power loss garbled) holds nothing.
+    if (scan.end_position != 0 || scan.valid_batch_after) return false;
   }
   return true;
 }
@@ -69,7 +77,7 @@ bool PartitionLog::later_segments_empty(const std::vector<std::int64_t>& bases, 
 void PartitionLog::truncate_torn_tail(const std::vector<std::int64_t>& bases, std::size_t index,
                                       const SegmentScan& scan) {
   Segment& segment = *segments_[index];
-  segment.discard_tail();
+  counters_.add_truncation(segment.discard_tail());
   hook_(fmt::format("{}: truncated a torn tail at byte {} ({}); the log ends at offset {}",
                     segment.log_path(), scan.damaged ? scan.damage_position : scan.end_position,
                     scan.damaged ? scan.reason : "offsets missing before the next segment",
@@ -109,7 +117,7 @@ void PartitionLog::repair_damage(std::size_t index, const SegmentScan& scan) {
   Segment& segment = *segments_[index];
   const std::string copy = segment.log_path() + std::string(kDamagedSuffix);
   segment.copy_log_to(copy);
-  segment.discard_tail();
+  counters_.add_truncation(segment.discard_tail());
   hook_(fmt::format("{}: repaired: cut at byte {} ({}); the log ends at offset {}; the damaged "
                     "file is kept as {}",
                     segment.log_path(), scan.damaged ? scan.damage_position : scan.end_position,

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "codec/batch_reader.hpp"
+#include "log/crash_point.hpp"
 #include "rill/error.hpp"
 
 namespace rill::log {
@@ -65,11 +66,12 @@ std::optional<std::int64_t> parse_segment_log_name(std::string_view name) noexce
 }
 
 Segment::Segment(FileSystem& fs, std::string dir, std::int64_t base_offset,
-                 const SegmentConfig& config)
+                 const SegmentConfig& config, std::string_view name_suffix)
     : fs_(fs),
       dir_(std::move(dir)),
       base_offset_(base_offset),
       config_(config),
+      name_suffix_(name_suffix),
       next_offset_(base_offset),
       time_index_max_(kNoMaxTimestamp),
       max_timestamp_(kNoMaxTimestamp) {
@@ -91,18 +93,20 @@ Segment::Segment(FileSystem& fs, std::string dir, std::int64_t base_offset,
 }
 
 std::shared_ptr<Segment> Segment::create(FileSystem& fs, const std::string& dir,
-                                         std::int64_t base_offset, const SegmentConfig& config) {
-  std::shared_ptr<Segment> segment(new Segment(fs, dir, base_offset, config));
+                                         std::int64_t base_offset, const SegmentConfig& config,
+                                         std::string_view name_suffix) {
+  std::shared_ptr<Segment> segment(new Segment(fs, dir, base_offset, config, name_suffix));
   try {
-    segment->open_files(OpenMode::create_or_open, true);
+    segment->open_files(OpenMode::create_or_open, true, true);
   } catch (...) {
     // Leave no half-made segment behind (best effort: the error that matters
     // is the one being rethrown).
     const std::string stem = join_path(dir, segment_stem(base_offset));
     segment.reset();
     for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+      const std::string path = stem + std::string(suffix) + std::string(name_suffix);
       try {
-        if (fs.exists(stem + std::string(suffix))) fs.unlink(stem + std::string(suffix));
+        if (fs.exists(path)) fs.unlink(path);
       } catch (const Error&) {
       }
     }
@@ -112,18 +116,23 @@ std::shared_ptr<Segment> Segment::create(FileSystem& fs, const std::string& dir,
 }
 
 std::shared_ptr<Segment> Segment::open(FileSystem& fs, const std::string& dir,
-                                       std::int64_t base_offset, const SegmentConfig& config) {
-  std::shared_ptr<Segment> segment(new Segment(fs, dir, base_offset, config));
-  segment->open_files(OpenMode::existing, false);
+                                       std::int64_t base_offset, const SegmentConfig& config,
+                                       bool grow) {
+  std::shared_ptr<Segment> segment(new Segment(fs, dir, base_offset, config, {}));
+  segment->open_files(OpenMode::existing, false, grow);
   return segment;
 }
 
-void Segment::open_files(OpenMode mode, bool fresh) {
-  const std::string stem = join_path(dir_, segment_stem(base_offset_));
-  log_file_ = fs_.open(stem + std::string(kLogSuffix), mode);
+std::string Segment::file_path(std::string_view suffix) const {
+  return join_path(dir_, segment_stem(base_offset_)) + std::string(suffix) + name_suffix_;
+}
+
+void Segment::open_files(OpenMode mode, bool fresh, bool grow) {
+  log_file_ = fs_.open(file_path(kLogSuffix), mode);
   if (fresh) fs_.truncate(log_file_, 0);
   const std::uint64_t size = fresh ? 0 : fs_.file_size(log_file_);
-  log_bytes_ = std::max<std::size_t>(round_up(size, kFileGranule), config_.segment_bytes);
+  log_bytes_ = round_up(size, kFileGranule);
+  if (grow || log_bytes_ == 0) log_bytes_ = std::max(log_bytes_, config_.segment_bytes);
   log_bytes_ = std::min(log_bytes_, kMaxSegmentBytes);
   // Growing an unmapped file is safe; the new bytes read as zeros.
   if (size < log_bytes_) fs_.allocate(log_file_, log_bytes_);
@@ -132,12 +141,11 @@ void Segment::open_files(OpenMode mode, bool fresh) {
 }
 
 void Segment::map_index_files(bool fresh) {
-  const std::string stem = join_path(dir_, segment_stem(base_offset_));
   const std::size_t entries = log_bytes_ / config_.index_interval_bytes + 2;
   index_bytes_ = round_up(entries * sizeof(OffsetIndexEntry), kFileGranule);
   time_bytes_ = round_up(entries * sizeof(TimeIndexEntry), kFileGranule);
-  index_file_ = fs_.open(stem + std::string(kIndexSuffix), OpenMode::create_or_open);
-  time_file_ = fs_.open(stem + std::string(kTimeIndexSuffix), OpenMode::create_or_open);
+  index_file_ = fs_.open(file_path(kIndexSuffix), OpenMode::create_or_open);
+  time_file_ = fs_.open(file_path(kTimeIndexSuffix), OpenMode::create_or_open);
   // Indexes are derived data: one of another size is discarded (not mapped
   // yet, so resizing it is safe) and rebuilt by recovery.
   for (auto [file, bytes] : {std::pair{&index_file_, index_bytes_}, {&time_file_, time_bytes_}}) {
@@ -173,6 +181,7 @@ SegmentAppend Segment::try_append(std::span<const std::byte> batch) noexcept {
   std::byte* out = log_map_ + position;
   std::memcpy(out, batch.data(), batch.size());
   codec::set_base_offset(std::span<std::byte>(out, batch.size()), next_offset_);
+  detail::crash_point("segment.mid_append");  // copied, not yet published
   // The padding is already zero: the file is preallocated with zeros and
   // recovery zero-fills anything it truncates.
   publish(position + padded, last + 1);
@@ -206,9 +215,19 @@ void Segment::publish(std::size_t position, std::int64_t next_offset) noexcept {
 }
 
 void Segment::sync() {
-  if (synced_position_ == write_position_) return;
-  fs_.sync(log_file_, log_map_, synced_position_, write_position_ - synced_position_);
-  synced_position_ = write_position_;
+  const auto [from, to] = unsynced_range();
+  if (from >= to) return;
+  sync_range(from, to);
+}
+
+void Segment::sync_range(std::size_t from, std::size_t to) {
+  if (from >= to) return;
+  fs_.sync(log_file_, log_map_, from, to - from);
+  // relaxed: raise to `to` unless another sync got further (see
+  // unsynced_range); the durable offset is published by the partition.
+  std::size_t seen = synced_position_.load(std::memory_order_relaxed);
+  while (seen < to && !synced_position_.compare_exchange_weak(seen, to, std::memory_order_relaxed)) {
+  }
 }
 
 const std::byte* Segment::header_at(std::size_t position, std::size_t committed) const noexcept {
@@ -223,10 +242,11 @@ const std::byte* Segment::header_at(std::size_t position, std::size_t committed)
   return p;
 }
 
-std::span<const std::byte> Segment::read_from(std::int64_t offset,
-                                              std::size_t max_bytes) const noexcept {
+std::span<const std::byte> Segment::read_from(std::int64_t offset, std::size_t max_bytes,
+                                              bool* damaged) const noexcept {
   // acquire: pairs with the release in publish(); bytes below are complete.
   const std::size_t committed = committed_position_.load(std::memory_order_acquire);
+  if (damaged != nullptr) *damaged = false;
   if (offset < base_offset_) return {};
   std::size_t position = index_lookup(offset, committed);
   const std::byte* p = nullptr;
@@ -235,7 +255,11 @@ std::span<const std::byte> Segment::read_from(std::int64_t offset,
     if (header.last >= offset) break;
     position += codec::padded_batch_size(header.length);
   }
-  if (position >= committed || p == nullptr) return {};
+  if (position >= committed) return {};
+  if (p == nullptr) {
+    if (damaged != nullptr) *damaged = true;
+    return {};
+  }
   const std::size_t start = position;
   std::size_t end = start;  // end of the last whole batch taken (no padding)
   while (position < committed && (p = header_at(position, committed)) != nullptr) {

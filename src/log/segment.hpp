@@ -13,7 +13,8 @@
 //   lower it, runs before any reader exists); every byte of the active
 //   segment in [committed, mapped size) is zero once recovery is done;
 //   batches are back to back with offsets following each other (base of
-//   one = last offset + 1 of the one before).
+//   one = last offset + 1 of the one before), except in a compacted copy
+//   (log_cleaner.hpp), where skip_to leaves gaps and offsets only increase.
 // - Index entries are written before the batch they point at is published;
 //   the entry counters are published with release stores and read with
 //   acquire loads, so a reader sees whole entries. An entry may point at a
@@ -35,6 +36,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "log/file_system.hpp"
 #include "log/segment_format.hpp"
@@ -44,6 +47,10 @@ namespace rill::log {
 struct SegmentConfig {
   std::size_t segment_bytes = std::size_t{64} << 20;  // log file size, multiple of 4096
   std::size_t index_interval_bytes = 4096;            // log bytes between index entries
+  // Recovery of a closed segment accepts a batch whose base offset is above
+  // the previous batch's end (a gap left by compaction, log_cleaner.hpp);
+  // without it offsets must be dense. The active segment is always dense.
+  bool offsets_may_skip = false;
 };
 
 // What recovery found in a segment (Segment::recover).
@@ -65,12 +72,15 @@ class Segment {
   // same names), preallocates and maps them. Throws Error(io) (ENOSPC here).
   [[nodiscard]] static std::shared_ptr<Segment> create(FileSystem& fs, const std::string& dir,
                                                        std::int64_t base_offset,
-                                                       const SegmentConfig& config);
+                                                       const SegmentConfig& config,
+                                                       std::string_view name_suffix = {});
   // Opens an existing segment's log (grown with zeros to segment_bytes when
-  // shorter) and its indexes (created when missing). Call recover() next.
+  // shorter and `grow`; a closed segment opens at its own size, which a
+  // compacted one keeps small) and its indexes (created when missing). Call
+  // recover() next.
   [[nodiscard]] static std::shared_ptr<Segment> open(FileSystem& fs, const std::string& dir,
                                                      std::int64_t base_offset,
-                                                     const SegmentConfig& config);
+                                                     const SegmentConfig& config, bool grow = true);
   ~Segment();
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
@@ -82,19 +92,39 @@ class Segment {
   // Writer. Makes every appended byte durable (msync + fdatasync of the
   // unsynced range). Throws Error(io) when the sync fails.
   void sync();
+  // Writer. The appended bytes not yet synced, [first, second): what a
+  // sync_range() on another thread must force to disk (group commit).
+  [[nodiscard]] std::pair<std::size_t, std::size_t> unsynced_range() const noexcept {
+    // relaxed: synced_position_ only says how far syncs got; a stale value
+    // makes a range larger, never wrong.
+    return {synced_position_.load(std::memory_order_relaxed), write_position_};
+  }
+  // Any thread, while the writer appends past `to`: makes bytes [from, to)
+  // durable. Callers serialize their sync_range calls (a partition's sync
+  // lock). Throws Error(io) when the sync fails.
+  void sync_range(std::size_t from, std::size_t to);
   // Writer: offset the next batch gets.
   [[nodiscard]] std::int64_t next_offset() const noexcept { return next_offset_; }
+  // Writer (the log cleaner writing a compacted copy): the next batch gets
+  // `offset` instead, leaving a gap; ignored unless offset > next_offset().
+  void skip_to(std::int64_t offset) noexcept {
+    if (offset > next_offset_) next_offset_ = offset;
+  }
   [[nodiscard]] bool empty() const noexcept { return write_position_ == 0; }
   [[nodiscard]] std::size_t unsynced_bytes() const noexcept {
-    return write_position_ - synced_position_;
+    // relaxed: see unsynced_range().
+    return write_position_ - synced_position_.load(std::memory_order_relaxed);
   }
 
   // Readers (any thread). The batches from the one holding `offset`, whole,
   // at most `max_bytes` of them but at least one; empty when `offset` is not
   // committed in this segment. Batches inside are 8-byte aligned with zero
   // padding between them (walk them with next_batch in partition_log.hpp).
-  [[nodiscard]] std::span<const std::byte> read_from(std::int64_t offset,
-                                                     std::size_t max_bytes) const noexcept;
+  // When empty, `*damaged` (if given) says whether a damaged header stopped
+  // the walk; otherwise every committed batch ends before `offset` (past
+  // the end, or a gap compaction left after the last batch).
+  [[nodiscard]] std::span<const std::byte> read_from(std::int64_t offset, std::size_t max_bytes,
+                                                     bool* damaged = nullptr) const noexcept;
   // Readers. The base offset of the first committed batch whose
   // max_timestamp >= timestamp, or nullopt.
   [[nodiscard]] std::optional<std::int64_t> offset_for_timestamp(std::int64_t timestamp) const noexcept;
@@ -123,14 +153,17 @@ class Segment {
   // Recovery, after recover(). Zero-fills the bytes after the write position
   // recover() found (up to the last non-zero byte) and syncs them: a torn
   // or damaged tail is gone for good. (recover() already dropped the index
-  // entries past it.)
-  void discard_tail();
+  // entries past it.) Returns the number of bytes zero-filled.
+  std::size_t discard_tail();
   // Recovery. Writes a copy of the whole log file to `path` and syncs it.
   void copy_log_to(const std::string& path);
 
  private:
-  Segment(FileSystem& fs, std::string dir, std::int64_t base_offset, const SegmentConfig& config);
-  void open_files(OpenMode mode, bool fresh);
+  Segment(FileSystem& fs, std::string dir, std::int64_t base_offset, const SegmentConfig& config,
+          std::string_view name_suffix);
+  // "<dir>/<stem><suffix><name_suffix_>" for one of the three files.
+  [[nodiscard]] std::string file_path(std::string_view suffix) const;
+  void open_files(OpenMode mode, bool fresh, bool grow);
   void map_index_files(bool fresh);
 
   // Writer: adds index entries when due, before the batch at `position` is
@@ -154,6 +187,8 @@ class Segment {
   // Recovery: counts entries, keeps the prefix consistent with the log.
   // Returns false when any entry had to be dropped.
   [[nodiscard]] bool load_indexes();
+  [[nodiscard]] bool time_entry_matches_batch(const TimeIndexEntry& entry,
+                                              std::size_t offset_entries) const noexcept;
   void clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept;
   [[nodiscard]] SegmentScan scan_from(std::size_t position, std::int64_t offset, bool active);
   [[nodiscard]] bool valid_batch_at_or_after(std::size_t position) const noexcept;
@@ -162,6 +197,7 @@ class Segment {
   std::string dir_;
   std::int64_t base_offset_;
   SegmentConfig config_;
+  std::string name_suffix_;  // "" or kCleanedSuffix while the cleaner writes a copy
 
   File log_file_, index_file_, time_file_;
   std::byte* log_map_ = nullptr;
@@ -173,7 +209,6 @@ class Segment {
 
   // Writer-only state.
   std::size_t write_position_ = 0;     // end of the last appended batch's padding
-  std::size_t synced_position_ = 0;    // bytes below are durable
   std::int64_t next_offset_;           // offset of the next batch
   std::size_t bytes_since_index_ = 0;  // log bytes appended since the last index entry
   std::int64_t time_index_max_;        // timestamp of the last time index entry
@@ -185,6 +220,10 @@ class Segment {
   // (acquire) before they read entries below the count.
   std::atomic<std::size_t> offset_entries_{0};
   std::atomic<std::size_t> time_entries_{0};
+  // Bytes below are durable. Raised (never lowered, except by recovery
+  // before any reader exists) by the writer's sync() and by sync_range() on
+  // a syncing thread; relaxed, see unsynced_range().
+  std::atomic<std::size_t> synced_position_{0};
   // Largest committed batch max_timestamp; relaxed (see max_timestamp()).
   std::atomic<std::int64_t> max_timestamp_;
 };

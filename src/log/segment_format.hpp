@@ -29,6 +29,14 @@ inline constexpr std::string_view kLogSuffix = ".log";
 inline constexpr std::string_view kIndexSuffix = ".index";
 inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
 inline constexpr std::string_view kDamagedSuffix = ".damaged";  // appended to a ".log" name
+// Appended to the three names while the log cleaner writes a compacted copy
+// ("<base>.log.cleaned"); renamed over the originals when complete, deleted
+// at open when left over.
+inline constexpr std::string_view kCleanedSuffix = ".cleaned";
+// An empty file in a partition folder, written before the first compacted
+// segment is renamed into place: from then on offsets may skip (gaps inside
+// closed segments and between segments are compaction, not damage).
+inline constexpr std::string_view kCompactedMarker = "compacted";
 
 // Log, index and time index sizes are multiples of this.
 inline constexpr std::size_t kFileGranule = 4096;

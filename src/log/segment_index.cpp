@@ -91,6 +91,23 @@ void Segment::clear_indexes_from(std::size_t offset_entries, std::size_t time_en
                                       : time_entry(time_entries - 1).timestamp;
 }
 
+bool Segment::time_entry_matches_batch(const TimeIndexEntry& entry, std::size_t offset_entries) const noexcept {
+  std::size_t low = 0, high = offset_entries;  // the offset entry for the same batch
+  while (low < high) {
+    const std::size_t mid = low + (high - low) / 2;
+    if (offset_entry(mid).relative_offset < entry.relative_offset) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  if (low == offset_entries || offset_entry(low).relative_offset != entry.relative_offset) return false;
+  // The offset entry was checked above: a whole batch header starts there.
+  const std::size_t position = offset_entry(low).position;
+  const auto parsed = codec::parse_batch({log_map_ + position, log_bytes_ - position}, false);
+  return parsed.status == codec::DecodeStatus::ok && parsed.batch.max_timestamp() <= entry.timestamp;
+}
+
 bool Segment::load_indexes() {
   // Offset index: entries must increase, point inside the log at an aligned
   // batch header with the offset they claim.
@@ -112,7 +129,10 @@ bool Segment::load_indexes() {
     previous = e;
   }
   // Time index: strictly increasing timestamps and relative offsets, each
-  // at an offset the offset index holds.
+  // at an offset the offset index holds (both entries are written for the
+  // same batch), and no lower than that batch's own max timestamp (an entry
+  // is the running maximum up to its batch). A lower timestamp would make
+  // a seek by time start after batches that match it.
   const std::size_t time_capacity = time_bytes_ / sizeof(TimeIndexEntry);
   std::size_t valid_time = 0;
   for (; valid_time < time_capacity; ++valid_time) {
@@ -121,6 +141,7 @@ bool Segment::load_indexes() {
     const bool ordered = valid_time == 0 || (e.timestamp > time_entry(valid_time - 1).timestamp &&
                                              e.relative_offset > time_entry(valid_time - 1).relative_offset);
     if (!ordered || e.reserved != 0 || e.relative_offset > previous.relative_offset) break;
+    if (!time_entry_matches_batch(e, valid)) break;
   }
   // Clean when nothing but zeros follows the valid entries.
   const bool untouched =

@@ -48,10 +48,16 @@ SegmentScan Segment::recover(bool active) {
 
 SegmentScan Segment::scan_from(std::size_t position, std::int64_t offset, bool active) {
   SegmentScan scan;
+  // A compacted closed segment may skip offsets; batches still go strictly up.
+  const bool may_skip = config_.offsets_may_skip && !active;
   while (position < log_bytes_) {
     const codec::ParsedBatch parsed =
         codec::parse_batch({log_map_ + position, log_bytes_ - position}, true);
-    if (parsed.status == codec::DecodeStatus::ok && parsed.batch.base_offset() == offset) {
+    const bool follows = parsed.status == codec::DecodeStatus::ok &&
+                         (parsed.batch.base_offset() == offset ||
+                          (may_skip && parsed.batch.base_offset() > offset));
+    if (follows) {
+      offset = parsed.batch.base_offset();
       const std::size_t padded = codec::padded_batch_size(parsed.batch.size_bytes());
       note_batch(position, offset, parsed.batch.max_timestamp(), padded);
       offset = parsed.batch.next_offset();
@@ -86,7 +92,7 @@ SegmentScan Segment::scan_from(std::size_t position, std::int64_t offset, bool a
   }
   clear_indexes_from(entries, time_entries);
   publish(position, offset);
-  synced_position_ = position;
+  synced_position_.store(position, std::memory_order_relaxed);  // no reader exists yet
   scan.end_position = position;
   scan.next_offset = offset;
   return scan;
@@ -105,7 +111,7 @@ bool Segment::valid_batch_at_or_after(std::size_t position) const noexcept {
   return false;
 }
 
-void Segment::discard_tail() {
+std::size_t Segment::discard_tail() {
   std::size_t end = log_bytes_;
   while (end > write_position_ && log_map_[end - 1] == std::byte{0}) --end;
   if (end > write_position_) {
@@ -113,6 +119,7 @@ void Segment::discard_tail() {
     fs_.sync(log_file_, log_map_, write_position_, end - write_position_);
   }
   // Index entries past the end were dropped by scan_from.
+  return end - write_position_;
 }
 
 void Segment::copy_log_to(const std::string& path) {

@@ -21,7 +21,10 @@ namespace rill::topic {
 inline constexpr const char* kCatalogFileName = "rill.catalog";
 inline constexpr const char* kCatalogTempName = "rill.catalog.tmp";
 inline constexpr const char* kCatalogMagic = "rill-catalog";
-inline constexpr int kCatalogVersion = 1;
+// Written: version 2 (version 1 lacked cleanup and tombstone_retention_ms).
+// Read: versions 1 and 2; a version-1 topic gets the defaults of those fields.
+inline constexpr int kCatalogVersion = 2;
+inline constexpr int kOldestCatalogVersion = 1;
 
 struct CatalogEntry {
   std::string name;
@@ -31,7 +34,7 @@ struct CatalogEntry {
 // The catalog text for `entries` (in the given order).
 [[nodiscard]] std::string encode_catalog(const std::vector<CatalogEntry>& entries);
 // Parses catalog text. Throws Error(corrupt) naming `path` and what is wrong:
-// not a rill catalog (bad magic), another version, a bad checksum, a bad
+// not a rill catalog (bad magic), an unknown version, a bad checksum, a bad
 // line (with its number), or a topic name that is not valid.
 [[nodiscard]] std::vector<CatalogEntry> decode_catalog(const std::string& text, const std::string& path);
 

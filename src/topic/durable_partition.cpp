@@ -128,12 +128,15 @@ DurablePartition::DurablePartition(std::unique_ptr<log::PartitionLog> log, const
       retention_step_bytes_(options.segment_bytes),
       has_retention_(options.retention_bytes > 0 || options.retention_ms.count() > 0),
       data_signal_(data_signal),
+      group_commit_(options.fsync == FsyncPolicy::every_batch),
       log_(std::move(log)),
       last_retention_(std::chrono::steady_clock::now()) {
   if (has_retention_) (void)log_->enforce_retention(wall_clock_ms());
 }
 
 DurablePartition::~DurablePartition() {
+  if (sync_timer_) sync_timer_->remove(this);
+  if (cleaner_) cleaner_->remove(this);  // stops and waits for a pass on this partition
   try {
     std::lock_guard lock(writer_mutex_);
     if (!closed_ && !log_->failed()) log_->sync();  // an orderly close leaves nothing unsynced
@@ -166,7 +169,8 @@ AppendResult DurablePartition::append(std::span<std::byte> batch, bool /*wait*/,
       return fail(ErrorCode::closed, fmt::format("partition {}: the topic was deleted", name_));
     }
     try {
-      appended = log_->append(batch, count);
+      appended = log_->append(batch, count, group_commit_ ? log::SyncMode::deferred : log::SyncMode::policy);
+      counters.add_appended(static_cast<std::uint64_t>(count), batch.size());  // under writer_mutex_
     } catch (const Error& e) {
       return fail(e.code(), fmt::format("partition {}: {}", name_, e.what()));
     } catch (const std::exception& e) {
@@ -176,8 +180,58 @@ AppendResult DurablePartition::append(std::span<std::byte> batch, bool /*wait*/,
   }
   codec::set_base_offset(batch, appended.base_offset);
   data_signal_->notify();  // the log published the batch (release store of its end offset)
-  return AppendResult{AppendStatus::ok, appended.base_offset,
-                      appended.durable_end_offset >= appended.base_offset + count};
+  const std::int64_t end = appended.base_offset + count;
+  if (group_commit_ && appended.durable_end_offset < end) {
+    // Not acknowledged until a sync covers it; the batch itself stays in
+    // the log either way (recovery may find it after a crash).
+    try {
+      sync_through(end);
+    } catch (const Error& e) {
+      return fail(e.code(), fmt::format("partition {}: {}", name_, e.what()));
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::io, fmt::format("partition {}: {}", name_, e.what()));
+    }
+  }
+  return AppendResult{AppendStatus::ok, appended.base_offset, log_->durable_end_offset() >= end,
+                      appended.duplicate};
+}
+
+std::int32_t DurablePartition::next_sequence(std::int64_t producer_id) noexcept {
+  try {
+    std::lock_guard lock(writer_mutex_);
+    return log_->next_sequence(producer_id);
+  } catch (...) {
+    return -1;  // the mutex failed: the producer keeps its own count
+  }
+}
+
+void DurablePartition::sync_through(std::int64_t end) {
+  std::lock_guard sync_lock(sync_mutex_);
+  if (log_->durable_end_offset() >= end) return;  // an earlier ticket covered it
+  log::SyncTicket ticket;
+  {
+    std::lock_guard lock(writer_mutex_);
+    ticket = log_->prepare_sync();
+  }
+  log_->complete_sync(ticket);
+}
+
+void DurablePartition::start_interval_sync(std::shared_ptr<SyncTimer> timer,
+                                           std::chrono::milliseconds interval) {
+  sync_timer_ = std::move(timer);
+  sync_timer_->add(this, interval);
+}
+
+void DurablePartition::sync_unsynced() noexcept {
+  if (log_->failed()) return;
+  const std::int64_t end = log_->end_offset();
+  if (log_->durable_end_offset() >= end) return;
+  try {
+    sync_through(end);
+  } catch (...) {
+    // The log is marked failed (or the topic was deleted): the next append
+    // reports it; nothing was acknowledged on the strength of this sync.
+  }
 }
 
 void DurablePartition::maybe_enforce_retention(std::size_t appended_bytes) noexcept {
@@ -207,6 +261,12 @@ void DurablePartition::sync() {
   if (!closed_) log_->sync();
 }
 
+PartitionMetrics DurablePartition::metrics() const noexcept {
+  PartitionMetrics m = PartitionLog::metrics();
+  log_->counters().snapshot_into(m);
+  return m;
+}
+
 PartitionInfo DurablePartition::info() const noexcept {
   PartitionInfo info;
   info.start_offset = log_->start_offset();
@@ -214,7 +274,8 @@ PartitionInfo DurablePartition::info() const noexcept {
   try {
     for (std::int64_t base : log_->segment_base_offsets()) {
       const log::ReadResult r = log_->read(std::max(base, info.start_offset), 1);
-      if (r.segment) info.retained_bytes += r.segment->committed_bytes();
+      // A segment compaction left empty reads on into the next one: skip it.
+      if (r.segment && r.segment->base_offset() == base) info.retained_bytes += r.segment->committed_bytes();
     }
   } catch (...) {
     // Out of memory: the byte count stays partial; the offsets are right.

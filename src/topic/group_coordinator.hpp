@@ -43,6 +43,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rill/detail/wait_strategy.hpp"
@@ -78,6 +79,21 @@ struct Acquired {
   std::unique_ptr<PartitionReader> reader;  // the parked cursor, or null: open a new one
 };
 
+// A group as administration sees it (group_coordinator_admin.cpp).
+struct GroupSnapshot {
+  struct Member {
+    std::string id;
+    std::vector<std::string> topics;
+    std::vector<TopicPartition> target;  // sorted
+  };
+  std::vector<Member> members;  // sorted by id
+  std::map<TopicPartition, std::int64_t> committed;
+};
+
+// For reset_offsets: the offsets to store, given what the group committed.
+using ResetPlan = std::function<std::map<TopicPartition, std::int64_t>(
+    const std::map<TopicPartition, std::int64_t>& committed)>;
+
 class GroupCoordinator {
  public:
   // `partition_count(topic)`: the topic's partition count, 0 if absent.
@@ -112,6 +128,19 @@ class GroupCoordinator {
                      const std::map<TopicPartition, std::int64_t>& offsets);
   [[nodiscard]] std::optional<std::int64_t> committed(const std::string& group,
                                                       const TopicPartition& tp) const;
+
+  // Administration (group_coordinator_admin.cpp). Each first removes the
+  // group's members that have been silent for their session timeout, so
+  // "members" means live ones. group_ids(): the groups that have committed
+  // offsets or members, sorted. snapshot(): nullopt for any other group.
+  [[nodiscard]] std::vector<std::string> group_ids();
+  [[nodiscard]] std::optional<GroupSnapshot> snapshot(std::string_view group);
+  // Under the mutex, so that no member can join meanwhile: throws
+  // Error(not_found) for a group snapshot() would not show and
+  // Error(invalid_argument) while the group has members; otherwise stores
+  // what `plan` returns as one commit (through the store, as commit() does)
+  // and returns it.
+  std::map<TopicPartition, std::int64_t> reset_offsets(std::string_view group, const ResetPlan& plan);
 
   // A topic was created or deleted: every group rebalances at its next sync.
   void topics_changed() noexcept;

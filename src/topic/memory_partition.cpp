@@ -168,6 +168,7 @@ AppendStatus MemoryPartition::try_append_claimed(std::span<std::byte> batch, std
   next_offset_ = base + codec::load_field<std::int32_t>(batch.data(),
                                                         offsetof(codec::BatchHeader, last_offset_delta)) + 1;
   write_position_ = position + frame;
+  counters.add_appended(static_cast<std::uint64_t>(next_offset_ - base), batch.size());  // we hold the claim
   // relaxed: published by the release store of committed_position_ below.
   end_offset_.store(next_offset_, std::memory_order_relaxed);
   // release: pairs with the acquire loads of committed_position_ by readers
@@ -189,7 +190,9 @@ AppendResult MemoryPartition::append(std::span<std::byte> batch, bool wait,
     unclaim();
     return result.status == AppendStatus::ok;
   };
-  if (!attempt() && wait && policy_ == FullPolicy::block) {
+  const bool appended = attempt();
+  if (!appended) counters.add_full_event();
+  if (!appended && wait && policy_ == FullPolicy::block) {
     // Each retry claims and tries again; readers notify space_wait_ after
     // moving their cursors, so the sleep ends when room may exist.
     if (!space_wait_.wait_until(attempt, deadline)) result.status = AppendStatus::timed_out;

@@ -33,6 +33,8 @@
 //   (new start offset - their offset) lost records.
 // - A sparse index (one entry per >= kIndexInterval bytes, a fixed array of
 //   capacity / kIndexInterval + 2 entries) maps offsets to positions for seek.
+// - The claim holder adds each appended batch to `counters` (the base
+//   class's PartitionCounters, on lines of their own), once per batch.
 #pragma once
 
 #include <atomic>

@@ -47,6 +47,8 @@ std::string char_name(char c) {
 std::string problem(std::string_view name) {
   if (name.empty()) return fmt::format("must not be empty: 1 to {} characters {}", kMaxNameLength, kAllowed);
   if (name == "." || name == "..") return fmt::format("\".\" and \"..\" are not allowed {}", kAllowed);
+  // On a command line such a name reads as an option.
+  if (name.front() == '-') return fmt::format("a leading '-' is not allowed {}", kAllowed);
   if (name.size() > kMaxNameLength) {
     return fmt::format("{} characters is too long (at most {})", name.size(), kMaxNameLength);
   }
@@ -69,7 +71,9 @@ void validate_topic_name(std::string_view name) { validate("topic name", name); 
 void validate_group_id(std::string_view id) { validate("group id", id); }
 
 bool is_valid_name(std::string_view name) noexcept {
-  if (name.empty() || name.size() > kMaxNameLength || name == "." || name == "..") return false;
+  if (name.empty() || name.size() > kMaxNameLength || name == "." || name == ".." || name.front() == '-') {
+    return false;
+  }
   for (char c : name) {
     if (!is_legal_char(c)) return false;
   }

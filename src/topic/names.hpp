@@ -1,7 +1,8 @@
 // Validation of user-supplied names: topic names and group ids.
 //
 // The rule is Kafka's: 1 to 249 characters from [a-zA-Z0-9._-], and neither
-// "." nor "..". Such a name is safe as a file name, which the durable storage
+// "." nor ".."; and, unlike Kafka, no leading '-' (it would read as an option
+// to the rill tool). Such a name is safe as a file name, which the durable storage
 // relies on.
 #pragma once
 

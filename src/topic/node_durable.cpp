@@ -44,9 +44,16 @@ std::shared_ptr<TopicState> open_durable_topic(detail::NodeState& node, const Ca
   lo.repair = dir.options.repair;
   for (std::int32_t p = 0; p < entry.options.partitions; ++p) {
     const std::string path = partition_dir(dir.path, entry.name, p);
-    t->partitions.push_back(std::make_unique<DurablePartition>(
+    auto partition = std::make_unique<DurablePartition>(
         log::PartitionLog::open(path, lo), entry.options, fmt::format("{}-{}", entry.name, p),
-        &node.data_signal));
+        &node.data_signal);
+    if (entry.options.fsync == FsyncPolicy::interval) {
+      partition->start_interval_sync(dir.sync_timer, entry.options.fsync_interval);
+    }
+    if (entry.options.cleanup == CleanupPolicy::compact) {
+      partition->start_compaction(dir.log_cleaner, entry.options.tombstone_retention);
+    }
+    t->partitions.push_back(std::move(partition));
   }
   return t;
 }
@@ -100,6 +107,7 @@ TopicOptions resolve_durable_options(std::string_view name, const TopicOptions& 
         "retention_bytes or retention_ms");
   }
   if (o.retention_ms.count() < 0) bad("retention_ms must not be negative (0 means no age limit)");
+  if (o.tombstone_retention.count() < 0) bad("tombstone_retention must not be negative");
   if (o.fsync == FsyncPolicy::interval && o.fsync_interval.count() <= 0) {
     bad("fsync_interval must be positive under FsyncPolicy::interval");
   }
@@ -169,7 +177,8 @@ Node Node::open(const std::filesystem::path& dir, const NodeOptions& options) {
     state->topics.emplace(entry.name, topic::open_durable_topic(*state, entry));
   }
   // Committed group offsets: replayed from __consumer_offsets (offset_store.hpp).
-  auto store = std::make_unique<topic::OffsetStore>(state->directory->path, options.repair, &state->data_signal);
+  auto store = std::make_unique<topic::OffsetStore>(state->directory->path, options.repair, &state->data_signal,
+                                                    state->directory->log_cleaner);
   topic::CommittedOffsets restored = store->replay();
   state->groups.attach_store(std::move(store), std::move(restored));
   return Node(std::move(state));

@@ -7,13 +7,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "rill/detail/wait_strategy.hpp"
 #include "rill/options.hpp"
+#include "topic/client_registry.hpp"
 #include "topic/directory_lock.hpp"
 #include "topic/group_coordinator.hpp"
+#include "topic/log_cleaner_thread.hpp"
+#include "topic/sync_timer.hpp"
 #include "topic/topic_state.hpp"
 
 namespace rill::detail {
@@ -23,6 +27,12 @@ struct NodeDirectory {
   std::string path;
   NodeOptions options;
   std::unique_ptr<topic::DirectoryLock> lock;  // held while the state lives
+  // Syncs FsyncPolicy::interval partitions that went idle (sync_timer.hpp);
+  // shared with those partitions, which may outlive the node state.
+  std::shared_ptr<topic::SyncTimer> sync_timer = std::make_shared<topic::SyncTimer>();
+  // Compacts CleanupPolicy::compact partitions and __consumer_offsets
+  // (log_cleaner_thread.hpp); its thread starts with the first of them.
+  std::shared_ptr<topic::LogCleanerThread> log_cleaner = std::make_shared<topic::LogCleanerThread>();
 };
 
 struct NodeState {
@@ -48,6 +58,12 @@ struct NodeState {
   // change notifies it (a system call only when someone sleeps).
   BlockingWait data_signal;
   topic::GroupCoordinator groups;
+  // The live producers and consumers, for Node::metrics().
+  topic::ClientRegistry clients;
+  // The idempotence ids of the live idempotent producers: at most one
+  // Producer per id (client/idempotence.hpp). Guarded by the mutex.
+  std::mutex idempotence_ids_mutex;
+  std::set<std::string, std::less<>> idempotence_ids;
 };
 
 }  // namespace rill::detail

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 
@@ -15,7 +16,11 @@ namespace rill::topic {
 namespace {
 
 constexpr std::uint8_t kEncodingVersion = 1;
-constexpr std::size_t kSegmentBytes = std::size_t{4} << 20;
+// Small segments: compaction works on closed ones, so a smaller segment
+// keeps the folder (and the replay at open) small.
+constexpr std::size_t kSegmentBytes = std::size_t{1} << 20;
+// Commits never write tombstones today; a deletion would stay a day.
+constexpr std::chrono::milliseconds kTombstoneRetention{24 * 60 * 60 * 1000};
 
 template <typename T>
 void put(std::string& out, T v) {
@@ -48,6 +53,8 @@ TopicOptions offsets_topic_options() {
   o.storage = StorageKind::durable;
   o.partitions = 1;
   o.segment_bytes = kSegmentBytes;
+  o.cleanup = CleanupPolicy::compact;
+  o.tombstone_retention = kTombstoneRetention;
   return resolve_durable_options(kOffsetsTopic, o);
 }
 
@@ -91,8 +98,9 @@ std::optional<OffsetValue> decode_offset_value(std::string_view bytes) {
   return v;
 }
 
-OffsetStore::OffsetStore(std::string node_dir, bool repair, detail::BlockingWait* data_signal)
-    : node_dir_(std::move(node_dir)), repair_(repair), data_signal_(data_signal) {}
+OffsetStore::OffsetStore(std::string node_dir, bool repair, detail::BlockingWait* data_signal,
+                         std::shared_ptr<LogCleanerThread> cleaner)
+    : node_dir_(std::move(node_dir)), repair_(repair), data_signal_(data_signal), cleaner_(std::move(cleaner)) {}
 
 OffsetStore::~OffsetStore() = default;
 
@@ -102,8 +110,10 @@ void OffsetStore::open_partition() {
   lo.segment_bytes = options.segment_bytes;
   lo.repair = repair_;
   const std::string name(kOffsetsTopic);
-  partition_ = std::make_unique<DurablePartition>(log::PartitionLog::open(partition_dir(node_dir_, name, 0), lo),
-                                                  options, name + "-0", data_signal_);
+  auto partition = std::make_unique<DurablePartition>(log::PartitionLog::open(partition_dir(node_dir_, name, 0), lo),
+                                                      options, name + "-0", data_signal_);
+  if (cleaner_) partition->start_compaction(cleaner_, options.tombstone_retention);
+  partition_ = std::move(partition);
   builder_ = std::make_unique<codec::BatchBuilder>(partition_->max_batch_bytes());
 }
 

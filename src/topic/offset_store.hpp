@@ -9,8 +9,12 @@
 // - The partition is created at the first commit, so a node that never
 //   commits has no such folder. At Node::open an existing one is recovered
 //   like any durable partition (a torn tail is cut) and read from its start:
-//   the last record per key wins. Replay cost grows with the number of
-//   commits until the topic is compacted.
+//   the last record per key wins. The topic is compacted (CleanupPolicy::
+//   compact, by the node's LogCleanerThread): each closed segment keeps only
+//   the newest commit per key, so committing the same partitions again and
+//   again keeps the folder about one segment plus the live keys, and replay
+//   reads that. Tombstones (null value) would delete a key; no call writes
+//   one today.
 // - The topic is not in the node's catalog or topic map: producers cannot
 //   write to it and consumers cannot read it; it is not listed.
 // - Thread roles: the group coordinator calls append() under its own mutex,
@@ -27,6 +31,7 @@
 #include "codec/batch_builder.hpp"
 #include "rill/detail/wait_strategy.hpp"
 #include "rill/topic.hpp"
+#include "topic/log_cleaner_thread.hpp"
 #include "topic/partition_log.hpp"
 
 namespace rill::topic {
@@ -61,7 +66,9 @@ class OffsetStore {
  public:
   // `node_dir`: the node's data directory. `data_signal` (not owned) is
   // notified after each append, as for any durable partition.
-  OffsetStore(std::string node_dir, bool repair, detail::BlockingWait* data_signal);
+  // `cleaner` (may be null: no compaction) compacts the partition.
+  OffsetStore(std::string node_dir, bool repair, detail::BlockingWait* data_signal,
+              std::shared_ptr<LogCleanerThread> cleaner = nullptr);
   ~OffsetStore();
   OffsetStore(const OffsetStore&) = delete;
   OffsetStore& operator=(const OffsetStore&) = delete;
@@ -82,6 +89,7 @@ class OffsetStore {
   const std::string node_dir_;
   const bool repair_;
   detail::BlockingWait* const data_signal_;
+  std::shared_ptr<LogCleanerThread> cleaner_;
   std::unique_ptr<PartitionLog> partition_;  // null until opened
   std::unique_ptr<codec::BatchBuilder> builder_;
 };

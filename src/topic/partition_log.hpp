@@ -17,6 +17,7 @@
 #include "rill/error.hpp"
 #include "rill/options.hpp"
 #include "rill/topic.hpp"
+#include "topic/partition_counters.hpp"
 
 namespace rill::topic {
 
@@ -34,6 +35,10 @@ struct AppendResult {
   // True when the batch was synced to disk before append returned (a
   // durable partition under its fsync policy); memory partitions say false.
   bool durable = false;
+  // The batch was an idempotent producer's resend of a batch the partition
+  // holds (durable partitions only): it was not written again, and
+  // base_offset is the original's.
+  bool duplicate = false;
   // Why, for AppendStatus::failed (allocated only on failure).
   std::shared_ptr<const Error> error{};
 };
@@ -78,6 +83,12 @@ class PartitionLog {
   [[nodiscard]] virtual AppendResult append(std::span<std::byte> batch, bool wait,
                                             detail::Deadline deadline) noexcept = 0;
 
+  // The sequence the next batch of idempotent producer `producer_id` must
+  // start with (0 for a producer the partition does not know), or -1 when
+  // this storage does not check sequences (memory partitions: the producer
+  // counts them itself). Thread-safe; may wait for an append in progress.
+  [[nodiscard]] virtual std::int32_t next_sequence(std::int64_t /*producer_id*/) noexcept { return -1; }
+
   // The largest batch (in bytes) this partition accepts.
   [[nodiscard]] virtual std::size_t max_batch_bytes() const noexcept = 0;
   // The retained window now (a snapshot, may be stale at once).
@@ -94,6 +105,23 @@ class PartitionLog {
   // or end_offset() when there is none (Kafka's offsetsForTimes, with the
   // end instead of null). Any thread; reads with a private cursor.
   [[nodiscard]] virtual std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) = 0;
+
+  // The counters and the retained window now (rill::PartitionMetrics; the
+  // partition number is the caller's to fill). Any thread; lock-free here,
+  // a durable partition adds its log's sync and recovery counts.
+  [[nodiscard]] virtual PartitionMetrics metrics() const noexcept {
+    PartitionMetrics m;
+    counters.snapshot_into(m);
+    const PartitionInfo window = info();
+    m.start_offset = window.start_offset;
+    m.end_offset = window.end_offset;
+    m.retained_bytes = window.retained_bytes;
+    return m;
+  }
+
+  // Counted by the storage on each append (under its append exclusion) and
+  // by consumers when they meet a loss (partition_counters.hpp).
+  PartitionCounters counters;
 };
 
 }  // namespace rill::topic

@@ -152,7 +152,7 @@ TEST_CASE("durable topic: the catalog keeps names and options across a reopen; m
     node.create_topic("scratch", {.partitions = 1});
     (void)produce(node, "b.events", 10);
   }
-  CHECK(read_text(dir.path / "rill.catalog").rfind("rill-catalog 1\n", 0) == 0);
+  CHECK(read_text(dir.path / "rill.catalog").rfind("rill-catalog 2\n", 0) == 0);
   rill::Node node = rill::Node::open(dir.path);
   CHECK(node.list_topics() == std::vector<std::string>{"a_log", "b.events"});
   const rill::TopicDescription d = node.describe_topic("b.events");
@@ -228,7 +228,7 @@ TEST_CASE("durable topic: a catalog that is not rill's, of another version or da
     return error_message([&] { (void)rill::Node::open(dir.path); });
   };
   write_file(catalog, "PK\x03\x04 not a catalog\n");
-  CHECK(open_error().find("does not start with \"rill-catalog 1\"") != std::string::npos);
+  CHECK(open_error().find("does not start with \"rill-catalog 2\"") != std::string::npos);
   write_file(catalog, "rill-catalog 9\n" + good.substr(good.find('\n') + 1));
   CHECK(open_error().find("version 9 is not supported") != std::string::npos);
   std::string damaged = good;
