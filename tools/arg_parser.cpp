@@ -106,9 +106,9 @@ std::string command_help(const CommandSpec& spec) {
     const std::string left = option.value_name.empty()
                                  ? std::string(option.name)
                                  : fmt::format("{} {}", option.name, option.value_name);
-    text += fmt::format("  {:<26} {}{}\n", left, option.help, option.required ? " (required)" : "");
+    text += fmt::format("  {:<28} {}{}\n", left, option.help, option.required ? " (required)" : "");
   }
-  text += fmt::format("  {:<26} {}\n", "--help", "show this help");
+  text += fmt::format("  {:<28} {}\n", "--help", "show this help");
   return text;
 }
 

@@ -1,3 +1,4 @@
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
@@ -14,13 +15,16 @@ const std::vector<Command>& command_table() {
          {"--segment-bytes", "B", "size of each segment file (a multiple of 4096; default 64 MiB)", false},
          {"--retention-bytes", "B", "delete old segments beyond this many bytes (0: no limit)", false},
          {"--retention-ms", "MS", "delete segments whose records are older (0: no limit)", false},
-         {"--fsync", "POLICY", "none, interval:MS or batch (default none)", false}},
+         {"--fsync", "POLICY", "none, interval:MS or batch (default none)", false},
+         {"--cleanup", "POLICY", "delete (by retention; default) or compact (newest record per key)", false},
+         {"--tombstone-retention-ms", "MS", "under compact: how long a tombstone stays (default 1 day)", false}},
         "Creates a durable topic in the data directory (created when missing)."},
        run_topics_create},
       {{"topics list", {}, {}, "Prints the name of every topic, one per line, sorted."},
        run_topics_list},
       {{"topics describe", {"NAME"}, {},
-        "Prints a topic's options and each partition's start and end offsets."},
+        "Prints a topic's options and each partition's start and end offsets.\n"
+        "The options include storage, retention, fsync and the cleanup policy."},
        run_topics_describe},
       {{"topics delete", {"NAME"}, {}, "Deletes a topic and its segment files."},
        run_topics_delete},
@@ -54,6 +58,24 @@ const std::vector<Command>& command_table() {
         "Checks the checksum of every batch of every partition.\n"
         "Opens the node first (running recovery). Prints a line per partition; exits with 1 on damage."},
        run_verify},
+      {{"groups list", {}, {},
+        "Prints the id of every consumer group, one per line, sorted.\n"
+        "A group is listed while it has committed offsets."},
+       run_groups_list},
+      {{"groups describe", {"GROUP"}, {},
+        "Prints a group's committed offsets, end offsets and lag per partition.\n"
+        "Then its members, if a running consumer of this node belongs to it (never\n"
+        "from this tool: a running program holds the directory)."},
+       run_groups_describe},
+      {{"groups reset-offsets",
+        {"GROUP"},
+        {{"--to-earliest", "", "move to the oldest retained record of each partition", false},
+         {"--to-latest", "", "move to the end of each partition (skip what is there)", false},
+         {"--topic", "T", "every partition of topic T (default: those the group committed)", false}},
+        "Moves a group's committed offsets and prints the new ones.\n"
+        "Give exactly one of --to-earliest and --to-latest. The group must have no\n"
+        "running consumers (they would overwrite the new offsets)."},
+       run_groups_reset_offsets},
   };
   return table;
 }
@@ -61,5 +83,15 @@ const std::vector<Command>& command_table() {
 }  // namespace
 
 std::span<const Command> all_commands() { return command_table(); }
+
+bool is_command_family(std::string_view word) {
+  for (const Command& command : command_table()) {
+    const std::string_view words = command.spec.words;
+    if (words.size() > word.size() && words.substr(0, word.size()) == word && words[word.size()] == ' ') {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace rill::cli

@@ -34,6 +34,9 @@ struct Command {
 // Every command, in the order `rill --help` lists them.
 [[nodiscard]] std::span<const Command> all_commands();
 
+// The first words of commands that have sub-commands ("topics", "groups").
+[[nodiscard]] bool is_command_family(std::string_view word);
+
 // Opens the node on --dir. Throws UsageError when --dir is missing or names
 // something that is not a directory; rill::Error from Node::open otherwise.
 // Only `create_if_missing` commands create a missing directory; `repair` is
@@ -48,5 +51,8 @@ struct Command {
 [[nodiscard]] int run_consume(const GlobalOptions& global, const ParsedCommand& args);
 [[nodiscard]] int run_dump(const GlobalOptions& global, const ParsedCommand& args);
 [[nodiscard]] int run_verify(const GlobalOptions& global, const ParsedCommand& args);
+[[nodiscard]] int run_groups_list(const GlobalOptions& global, const ParsedCommand& args);
+[[nodiscard]] int run_groups_describe(const GlobalOptions& global, const ParsedCommand& args);
+[[nodiscard]] int run_groups_reset_offsets(const GlobalOptions& global, const ParsedCommand& args);
 
 }  // namespace rill::cli

@@ -10,7 +10,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include "commands.hpp"
+#include "progress.hpp"
 #include "rill/consumer.hpp"
 #include "rill/error.hpp"
 
@@ -138,6 +141,16 @@ bool caught_up(const Consumer& consumer, const std::vector<TopicPartition>& part
   return true;
 }
 
+// With --max N, a count of the records printed so far, on a terminal
+// standard error while the records go elsewhere (a terminal that shows the
+// records would interleave them with the line).
+ProgressLine consume_progress(const ConsumeSettings& s) {
+  if (s.max == std::numeric_limits<std::int64_t>::max() || ::isatty(STDOUT_FILENO) == 1) {
+    return ProgressLine(stderr, false);
+  }
+  return ProgressLine::for_stderr();
+}
+
 }  // namespace
 
 int run_consume(const GlobalOptions& global, const ParsedCommand& args) {
@@ -155,6 +168,7 @@ int run_consume(const GlobalOptions& global, const ParsedCommand& args) {
   }
   std::int64_t printed = 0;
   std::string out;
+  ProgressLine progress = consume_progress(s);
   // relaxed: see request_stop.
   while (printed < s.max && !stop_requested.load(std::memory_order_relaxed)) {
     if (!s.follow && caught_up(consumer, partitions)) break;
@@ -168,7 +182,9 @@ int run_consume(const GlobalOptions& global, const ParsedCommand& args) {
     if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
       throw Error(ErrorCode::io, "writing to standard output failed");
     }
+    if (progress.due()) progress.update(fmt::format("consume: {} of {} records", printed, s.max));
   }
+  progress.clear();
   if (!s.group.empty()) consumer.commit(next_offsets);
   consumer.close();
   return kExitOk;

@@ -1,8 +1,9 @@
-// The `rill` command-line tool: topics, produce, consume, dump and verify on
-// a node's data directory. See docs/guide.md ("Command-line tool").
+// The `rill` command-line tool: topics, produce, consume, dump, verify and
+// consumer groups on a node's data directory. See docs/guide.md ("Command-line tool").
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,16 +17,17 @@ namespace {
 
 void print_tool_help(std::FILE* to) {
   fmt::print(to, "usage: rill --dir DIR COMMAND [ARGS] [OPTIONS]\n\n"
-                 "Administers, writes and reads the topics of a rill data directory.\n\n"
+                 "Administers, writes and reads the topics and consumer groups of a rill data\n"
+                 "directory.\n\n"
                  "commands:\n");
   for (const Command& command : all_commands()) {
     const auto first_line = command.spec.summary.substr(0, command.spec.summary.find('\n'));
-    fmt::print(to, "  {:<18} {}\n", command.spec.words, first_line);
+    fmt::print(to, "  {:<22} {}\n", command.spec.words, first_line);
   }
   fmt::print(to, "\nglobal options:\n"
-                 "  --dir DIR          the data directory (a node's directory)\n"
-                 "  --help             this help; 'rill COMMAND --help' for a command's\n"
-                 "  --version          the tool's version\n");
+                 "  --dir DIR              the data directory (a node's directory)\n"
+                 "  --help                 this help; 'rill COMMAND --help' for a command's\n"
+                 "  --version              the tool's version\n");
 }
 
 // Takes the global options off the front of `args`; returns how many it took.
@@ -64,12 +66,47 @@ const Command* find_command(const std::vector<std::string>& args, std::size_t at
   return best;
 }
 
+// The sub-command words of `family`, in table order: {"create", "list", ...}.
+std::vector<std::string> sub_commands(std::string_view family) {
+  std::vector<std::string> subs;
+  for (const Command& command : all_commands()) {
+    const std::string_view words = command.spec.words;
+    if (words.size() > family.size() && words.substr(0, family.size()) == family && words[family.size()] == ' ') {
+      subs.emplace_back(words.substr(family.size() + 1));
+    }
+  }
+  return subs;
+}
+
+// "create, list, describe or delete"
+std::string sub_command_list(std::string_view family) {
+  const std::vector<std::string> subs = sub_commands(family);
+  std::string text;
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    text += (i == 0 ? "" : i + 1 == subs.size() ? " or " : ", ") + subs[i];
+  }
+  return text;
+}
+
+// "rill groups --help": the family's sub-commands.
+void print_family_help(std::string_view family) {
+  fmt::print("usage: rill --dir DIR {} SUB-COMMAND [ARGS] [OPTIONS]\n\nsub-commands:\n", family);
+  for (const Command& command : all_commands()) {
+    const std::string_view words = command.spec.words;
+    if (words.substr(0, family.size() + 1) != fmt::format("{} ", family)) continue;
+    const auto first_line = command.spec.summary.substr(0, command.spec.summary.find('\n'));
+    fmt::print("  {:<18} {}\n", words.substr(family.size() + 1), first_line);
+  }
+  fmt::print("\n'rill {} SUB-COMMAND --help' shows a sub-command's arguments and options.\n", family);
+}
+
 // "rill topics" alone, or with an unknown sub-command.
 [[noreturn]] void unknown_command(const std::vector<std::string>& args, std::size_t at) {
-  if (args[at] == "topics") {
-    if (at + 1 >= args.size()) throw UsageError("'topics' needs a sub-command: create, list, describe or delete");
-    throw UsageError(fmt::format("unknown command 'topics {}' (create, list, describe or delete)",
-                                 args[at + 1]));
+  if (is_command_family(args[at])) {
+    if (at + 1 >= args.size()) {
+      throw UsageError(fmt::format("'{}' needs a sub-command: {}", args[at], sub_command_list(args[at])));
+    }
+    throw UsageError(fmt::format("unknown command '{} {}' ({})", args[at], args[at + 1], sub_command_list(args[at])));
   }
   throw UsageError(fmt::format("unknown command '{}' (see 'rill --help')", args[at]));
 }
@@ -86,8 +123,8 @@ int run(const std::vector<std::string>& args) {
     fmt::print("rill {}\n", RILL_VERSION_STRING);
     return kExitOk;
   }
-  if (args[at] == "topics" && at + 1 < args.size() && (args[at + 1] == "--help" || args[at + 1] == "-h")) {
-    print_tool_help(stdout);
+  if (is_command_family(args[at]) && at + 1 < args.size() && (args[at + 1] == "--help" || args[at + 1] == "-h")) {
+    print_family_help(args[at]);
     return kExitOk;
   }
   if (args[at].rfind("-", 0) == 0) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <span>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -22,7 +23,9 @@ std::uint64_t SegmentScan::record_count() const noexcept {
 
 namespace {
 
-std::vector<std::byte> read_file(const std::filesystem::path& file) {
+constexpr std::size_t kReadChunk = std::size_t{16} << 20;
+
+std::vector<std::byte> read_file(const std::filesystem::path& file, const ScanProgress& progress) {
   std::ifstream in(file, std::ios::binary);
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
@@ -31,8 +34,13 @@ std::vector<std::byte> read_file(const std::filesystem::path& file) {
                                            ec ? ec.message() : std::strerror(errno)));
   }
   std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) {
-    throw Error(ErrorCode::io, fmt::format("cannot read '{}': short read", file.string()));
+  for (std::size_t done = 0; done < bytes.size();) {
+    const std::size_t chunk = std::min(kReadChunk, bytes.size() - done);
+    if (!in.read(reinterpret_cast<char*>(bytes.data() + done), static_cast<std::streamsize>(chunk))) {
+      throw Error(ErrorCode::io, fmt::format("cannot read '{}': short read", file.string()));
+    }
+    done += chunk;
+    if (progress) progress("reading", done, bytes.size());
   }
   return bytes;
 }
@@ -65,12 +73,18 @@ BatchSummary summarize(const codec::BatchView& batch, std::size_t position, bool
 
 }  // namespace
 
-SegmentScan scan_segment_file(const std::filesystem::path& file) {
+SegmentScan scan_segment_file(const std::filesystem::path& file, const ScanProgress& progress) {
   SegmentScan scan;
   scan.name_base_offset = log::parse_segment_log_name(file.filename().string());
-  const std::vector<std::byte> bytes = read_file(file);
+  const std::vector<std::byte> bytes = read_file(file, progress);
   scan.file_bytes = bytes.size();
   std::optional<std::int64_t> expected = scan.name_base_offset;
+  // Compaction leaves gaps in a compacted partition's folder (it writes the
+  // marker file there first): a batch may start above the expected offset,
+  // never below it.
+  std::error_code ec;
+  const bool gaps_allowed =
+      std::filesystem::exists(file.parent_path() / std::string(log::kCompactedMarker), ec);
   std::size_t position = 0;
   while (position < bytes.size()) {
     const auto rest = std::span<const std::byte>(bytes).subspan(position);
@@ -90,13 +104,16 @@ SegmentScan scan_segment_file(const std::filesystem::path& file) {
     if (!checksum_ok) {
       scan.damage.push_back(fmt::format("checksum mismatch in the batch at position {}", position));
     }
-    if (expected && summary.base_offset != *expected) {
+    const bool offset_ok = !expected || summary.base_offset == *expected ||
+                           (gaps_allowed && summary.base_offset > *expected);
+    if (!offset_ok) {
       scan.damage.push_back(fmt::format("the batch at position {} starts at offset {}, expected {}",
                                         position, summary.base_offset, *expected));
     }
     expected = header.batch.next_offset();
     scan.batches.push_back(summary);
     position += codec::padded_batch_size(summary.size_bytes);
+    if (progress) progress("checking", std::min(position, bytes.size()), bytes.size());
   }
   scan.data_end = std::min(position, bytes.size());
   return scan;

@@ -10,8 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rill::cli {
@@ -38,8 +40,13 @@ struct SegmentScan {
   [[nodiscard]] std::uint64_t record_count() const noexcept;
 };
 
+// Told how far a scan is: `phase` is "reading" or "checking", `done` of
+// `total` bytes. Called often (per chunk read, per batch checked): keep it cheap.
+using ScanProgress = std::function<void(std::string_view phase, std::size_t done, std::size_t total)>;
+
 // Reads and checks the whole file. Throws rill::Error(io) when it cannot be
 // read (the message names the file and the reason).
-[[nodiscard]] SegmentScan scan_segment_file(const std::filesystem::path& file);
+[[nodiscard]] SegmentScan scan_segment_file(const std::filesystem::path& file,
+                                            const ScanProgress& progress = {});
 
 }  // namespace rill::cli

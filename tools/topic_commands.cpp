@@ -47,6 +47,12 @@ void parse_fsync(std::string_view text, TopicOptions& options) {
   }
 }
 
+CleanupPolicy parse_cleanup(std::string_view text) {
+  if (text == "delete") return CleanupPolicy::retention;
+  if (text == "compact") return CleanupPolicy::compact;
+  throw UsageError(fmt::format("option '--cleanup': '{}' is not delete or compact", text));
+}
+
 std::string fsync_text(const TopicOptions& options) {
   if (options.fsync == FsyncPolicy::interval) {
     return fmt::format("interval ({} ms)", options.fsync_interval.count());
@@ -75,6 +81,11 @@ int run_topics_create(const GlobalOptions& global, const ParsedCommand& args) {
     options.retention_ms = std::chrono::milliseconds(parse_integer("--retention-ms", *v, 0, kMaxInt64));
   }
   if (auto v = args.value("--fsync")) parse_fsync(*v, options);
+  if (auto v = args.value("--cleanup")) options.cleanup = parse_cleanup(*v);
+  if (auto v = args.value("--tombstone-retention-ms")) {
+    options.tombstone_retention =
+        std::chrono::milliseconds(parse_integer("--tombstone-retention-ms", *v, 0, kMaxInt64 / 1'000'000));
+  }
   Node node = open_node(global, true);
   node.create_topic(args.positionals[0], options);
   return kExitOk;
@@ -99,6 +110,10 @@ int run_topics_describe(const GlobalOptions& global, const ParsedCommand& args) 
     fmt::print("retention_ms: {}\n",
                limit_text(static_cast<std::uint64_t>(o.retention_ms.count()), "ms"));
     fmt::print("fsync: {}\n", fsync_text(o));
+    fmt::print("cleanup: {}\n", to_string(o.cleanup));
+    if (o.cleanup == CleanupPolicy::compact) {
+      fmt::print("tombstone_retention_ms: {} ms\n", o.tombstone_retention.count());
+    }
   } else {
     fmt::print("capacity_bytes: {}\nfull_policy: {}\n", o.capacity_bytes, to_string(o.full_policy));
   }
