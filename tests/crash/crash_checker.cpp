@@ -109,7 +109,9 @@ void read_records(const Node& node, LogSnapshot& snapshot) {
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
   std::int64_t remaining = 0;
-  for (std::int64_t end : snapshot.end_offsets) remaining += end;
+  for (std::size_t p = 0; p < snapshot.end_offsets.size(); ++p) {
+    remaining += snapshot.end_offsets[p] - snapshot.start_offsets[p];
+  }
   int idle_polls = 0;
   while (remaining > 0 && idle_polls < 50) {
     const PollResult batch = consumer.poll(std::chrono::milliseconds(10));
@@ -136,7 +138,7 @@ void Findings::add(const Findings& cycle) {
   }
 }
 
-LogSnapshot read_log(const std::filesystem::path& dir) {
+LogSnapshot read_log(const std::filesystem::path& dir, bool retention) {
   LogSnapshot snapshot;
   StderrCapture capture;
   Node node = Node::open(dir);  // a writer killed early may not have created it
@@ -147,7 +149,10 @@ LogSnapshot read_log(const std::filesystem::path& dir) {
   snapshot.partitions.resize(description.partitions.size());
   for (const PartitionInfo& info : description.partitions) {
     snapshot.end_offsets.push_back(info.end_offset);
-    if (info.start_offset != 0) {
+    snapshot.start_offsets.push_back(info.start_offset);
+    // Offsets below the start were deleted by retention: no entries there.
+    snapshot.partitions[static_cast<std::size_t>(info.partition)].resize(static_cast<std::size_t>(info.start_offset));
+    if (info.start_offset != 0 && !retention) {
       snapshot.problems.push_back("partition " + std::to_string(info.partition) + " starts at offset " +
                                   std::to_string(info.start_offset));
     }
@@ -171,7 +176,7 @@ void check_entries(const LogSnapshot& snapshot, const Ledger& ledger, Findings& 
   std::unordered_map<std::uint64_t, std::pair<std::size_t, std::size_t>> seen;
   for (std::size_t p = 0; p < snapshot.partitions.size(); ++p) {
     const auto& entries = snapshot.partitions[p];
-    for (std::size_t offset = 0; offset < entries.size(); ++offset) {
+    for (auto offset = static_cast<std::size_t>(snapshot.start_offsets[p]); offset < entries.size(); ++offset) {
       const LogEntry& entry = entries[offset];
       if (!entry.valid) {
         note(findings, findings.phantoms, where(p, offset) + ": bytes that no writer sent");
@@ -199,6 +204,7 @@ void check_acknowledged(const LogSnapshot& snapshot, const Ledger& ledger, Findi
   for (const AckMessage& ack : ledger.acknowledged) {
     const auto p = static_cast<std::size_t>(ack.partition);
     const auto offset = static_cast<std::size_t>(ack.offset);
+    if (p < snapshot.start_offsets.size() && ack.offset < snapshot.start_offsets[p]) continue;  // retention
     const bool present = ack.partition >= 0 && p < snapshot.partitions.size() && ack.offset >= 0 &&
                          offset < snapshot.partitions[p].size() && snapshot.partitions[p][offset].valid &&
                          snapshot.partitions[p][offset].sequence == ack.sequence;
@@ -211,13 +217,13 @@ void check_acknowledged(const LogSnapshot& snapshot, const Ledger& ledger, Findi
 
 }  // namespace
 
-Findings check_directory(const std::filesystem::path& dir, const Ledger& ledger) {
+Findings check_directory(const std::filesystem::path& dir, const Ledger& ledger, bool retention) {
   Findings findings;
   LogSnapshot first;
   LogSnapshot second;
   try {
-    first = read_log(dir);
-    second = read_log(dir);
+    first = read_log(dir, retention);
+    second = read_log(dir, retention);
   } catch (const std::exception& e) {
     note(findings, findings.other, std::string("reopening the directory failed: ") + e.what());
     return findings;
@@ -225,6 +231,7 @@ Findings check_directory(const std::filesystem::path& dir, const Ledger& ledger)
   findings.recovery_lines = first.recovery_lines;
   for (const std::string& problem : first.problems) note(findings, findings.other, problem);
   if (first.has_topic != second.has_topic || first.end_offsets != second.end_offsets ||
+      first.start_offsets != second.start_offsets ||
       first.digest != second.digest || second.recovery_lines != 0) {
     note(findings, findings.other, "a second open of the same files found a different log");
   }

@@ -38,7 +38,8 @@ struct LogEntry {
 // The topic as one open of the directory saw it.
 struct LogSnapshot {
   bool has_topic = false;
-  std::vector<std::vector<LogEntry>> partitions;  // index = offset
+  std::vector<std::vector<LogEntry>> partitions;  // index = offset; none below the start
+  std::vector<std::int64_t> start_offsets;        // above 0 only after retention
   std::vector<std::int64_t> end_offsets;
   std::uint64_t digest = 0;       // XXH3 over partition, offset, key and value of every record
   std::uint64_t recovery_lines = 0;  // lines recovery wrote to stderr (torn tails cut)
@@ -59,10 +60,14 @@ struct Findings {
   void add(const Findings& cycle);
 };
 
-// Opens `dir`, reads the whole topic, and closes the node again.
-[[nodiscard]] LogSnapshot read_log(const std::filesystem::path& dir);
+// Opens `dir`, reads the whole topic, and closes the node again. A start
+// offset above 0 is a problem unless `retention` (the topic deletes old
+// segments).
+[[nodiscard]] LogSnapshot read_log(const std::filesystem::path& dir, bool retention = false);
 
-// Opens `dir` twice and checks the log against `ledger`.
-[[nodiscard]] Findings check_directory(const std::filesystem::path& dir, const Ledger& ledger);
+// Opens `dir` twice and checks the log against `ledger`. Under `retention`
+// an acknowledged record below its partition's start offset is not lost.
+[[nodiscard]] Findings check_directory(const std::filesystem::path& dir, const Ledger& ledger,
+                                       bool retention = false);
 
 }  // namespace rill::crash

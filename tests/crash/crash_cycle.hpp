@@ -18,6 +18,9 @@ struct LoopOptions {
   std::uint64_t seed = 0;
   std::filesystem::path dir;             // each policy works in dir/<policy name>
   std::vector<FsyncPolicy> policies;
+  // Each writer arms one crash point (src/log/crash_point.hpp), in turn,
+  // and kills itself there; the topic has retention so that segments go.
+  bool points = false;
 };
 
 [[nodiscard]] std::optional<FsyncPolicy> policy_from_name(std::string_view name) noexcept;

@@ -2,25 +2,32 @@
 // recovery keeps every acknowledged record, invents none and duplicates none.
 //
 //   crash_loop [--cycles N] [--policy none|interval|every_batch|all] [--seed S]
-//              [--dir D] [--records-per-cycle M]
+//              [--dir D] [--records-per-cycle M] [--points]
 //
 // Each cycle forks a child that opens the node on the data directory and
 // produces numbered records, reporting each acknowledged send through a
 // pipe; the parent SIGKILLs it after a random delay or a random number of
 // acknowledgements, whichever comes first, then reopens the directory twice
-// and checks the log against its ledger (see crash_checker.hpp). Prints one
-// summary line per policy; exits 1 on any violation, printing the seed.
+// and checks the log against its ledger (see crash_checker.hpp). With
+// --points, each writer instead arms a crash point of the log in turn (in
+// the middle of an append, of a roll, of a retention run; see
+// src/log/crash_point.hpp) and kills itself there, and the topic deletes old
+// segments. Prints one summary line per policy; exits 1 on any violation,
+// printing the seed.
 // RILL_TEST_SCALE multiplies the cycle count.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "crash_cycle.hpp"
+#include "loop_arguments.hpp"
+#include "log/crash_point.hpp"
 
 namespace {
 
@@ -29,23 +36,15 @@ using rill::crash::LoopOptions;
 [[noreturn]] void usage(const char* message) {
   std::fprintf(stderr,
                "crash_loop: %s\nusage: crash_loop [--cycles N] [--policy none|interval|every_batch|all]"
-               " [--seed S] [--dir D] [--records-per-cycle M]\n",
+               " [--seed S] [--dir D] [--records-per-cycle M] [--points]\n",
                message);
   std::exit(2);
 }
 
 std::uint64_t number_argument(std::string_view name, const char* text) {
-  char* end = nullptr;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (end == text || *end != '\0') usage((std::string("bad value for ") + std::string(name)).c_str());
-  return value;
-}
-
-std::uint64_t test_scale() {
-  const char* text = std::getenv("RILL_TEST_SCALE");
-  if (text == nullptr || *text == '\0') return 1;
-  const long value = std::strtol(text, nullptr, 10);
-  return value > 0 ? static_cast<std::uint64_t>(value) : 1;
+  const std::optional<std::uint64_t> value = rill::crash::parse_number(text);
+  if (!value) usage((std::string("bad value for ") + std::string(name)).c_str());
+  return *value;
 }
 
 LoopOptions parse_arguments(int argc, char** argv) {
@@ -54,6 +53,10 @@ LoopOptions parse_arguments(int argc, char** argv) {
   std::string policy = "all";
   for (int i = 1; i < argc; ++i) {
     const std::string_view name = argv[i];
+    if (name == "--points") {
+      options.points = true;
+      continue;
+    }
     if (i + 1 >= argc) usage("missing value");
     const char* value = argv[++i];
     if (name == "--cycles") options.cycles = number_argument(name, value);
@@ -71,7 +74,7 @@ LoopOptions parse_arguments(int argc, char** argv) {
     usage("unknown policy");
   }
   if (options.records_per_cycle == 0) usage("--records-per-cycle must be at least 1");
-  options.cycles *= test_scale();
+  options.cycles *= rill::crash::test_scale();
   return options;
 }
 
@@ -84,6 +87,8 @@ std::filesystem::path make_scratch_directory() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A RILL_CRASH_POINT meant for the writers must not kill the checker.
+  (void)rill::log::detail::arm_crash_point("");
   LoopOptions options = parse_arguments(argc, argv);
   const bool scratch = options.dir.empty();
   if (scratch) options.dir = make_scratch_directory();
@@ -101,9 +106,10 @@ int main(int argc, char** argv) {
     }
   }
   if (failed) {
-    std::printf("crash_loop: FAILED; reproduce with: crash_loop --seed %llu --records-per-cycle %llu; data kept in %s\n",
+    std::printf("crash_loop: FAILED; reproduce with: crash_loop --seed %llu --records-per-cycle %llu%s; data kept in %s\n",
                 static_cast<unsigned long long>(options.seed),
-                static_cast<unsigned long long>(options.records_per_cycle), options.dir.c_str());
+                static_cast<unsigned long long>(options.records_per_cycle), options.points ? " --points" : "",
+                options.dir.c_str());
     return 1;
   }
   if (scratch) std::filesystem::remove_all(options.dir);

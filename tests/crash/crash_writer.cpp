@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crash_record.hpp"
+#include "log/crash_point.hpp"
 #include "rill/error.hpp"
 #include "rill/node.hpp"
 #include "rill/producer.hpp"
@@ -46,12 +47,17 @@ void produce(const WriterPlan& plan, Producer& producer, int ack_fd) {
 }  // namespace
 
 void run_writer(const WriterPlan& plan, int ack_fd) noexcept {
+  if (!log::detail::arm_crash_point(plan.crash_point)) {
+    std::fprintf(stderr, "crash_loop writer: bad crash point \"%s\"\n", plan.crash_point.c_str());
+    ::_exit(3);
+  }
   try {
     Node node = Node::open(plan.dir);
     if (!node.has_topic(kTopic)) {
       node.create_topic(kTopic, {.partitions = kPartitions,
                                  .storage = StorageKind::durable,
                                  .segment_bytes = kSegmentBytes,
+                                 .retention_bytes = plan.retention ? kRetentionBytes : 0,
                                  .fsync = plan.policy,
                                  .fsync_interval = std::chrono::milliseconds(2)});
     }

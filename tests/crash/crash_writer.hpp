@@ -14,6 +14,10 @@ namespace rill::crash {
 inline constexpr const char* kTopic = "crash";
 inline constexpr std::int32_t kPartitions = 3;
 inline constexpr std::size_t kSegmentBytes = 64 * 1024;
+// With --points the topic's size limit: any closed segment is over it, so
+// each retention run (at every open, then every segment's worth of appends)
+// deletes every closed segment, and the crash point in retention is reached.
+inline constexpr std::uint64_t kRetentionBytes = 1;
 
 // One acknowledged send, as written to the pipe. 24 bytes: smaller than
 // PIPE_BUF, so each write reaches the parent whole.
@@ -34,6 +38,10 @@ struct WriterPlan {
   // 1: linger 0, one send at a time. > 1: linger > 0 and up to this many
   // sends outstanding before their futures are read (multi-record batches).
   std::uint32_t window = 1;
+  // "<name>:<count>": the crash point (src/log/crash_point.hpp) where the
+  // writer kills itself on the count-th pass; empty: none.
+  std::string crash_point;
+  bool retention = false;  // create the topic with kRetentionBytes
 };
 
 // Runs in the child: never returns. Exits with status 3 (after a line on

@@ -208,3 +208,102 @@ TEST_CASE("power loss: files that existed before the wrapper count as durable", 
   fs.power_loss({Unsynced::drop, 512, 1});
   CHECK(text_of(posix.read_file(dir.file("old"))) == "before");
 }
+
+TEST_CASE("power loss: an unlink or rename without a directory sync is undone", "[log]") {
+  TempDir dir;
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  write_synced(fs, dir, "gone", "was here");
+  write_synced(fs, dir, "old", "old name");
+  write_synced(fs, dir, "target", "replaced");
+  fs.unlink(dir.file("gone"));
+  fs.rename(dir.file("old"), dir.file("target"));
+  CHECK(posix.list_directory(dir.path()) == std::vector<std::string>{"target"});
+
+  SECTION("no directory sync: every name comes back with its synced bytes") {
+    fs.power_loss({Unsynced::drop, 4096, 1});
+    CHECK(posix.list_directory(dir.path()) == std::vector<std::string>{"gone", "old", "target"});
+    CHECK(text_of(posix.read_file(dir.file("gone"))) == "was here");
+    CHECK(text_of(posix.read_file(dir.file("old"))) == "old name");
+    CHECK(text_of(posix.read_file(dir.file("target"))) == "replaced");
+  }
+  SECTION("after a directory sync the unlink and the rename hold") {
+    fs.sync_directory(dir.path());
+    fs.power_loss({Unsynced::drop, 4096, 1});
+    CHECK(posix.list_directory(dir.path()) == std::vector<std::string>{"target"});
+    CHECK(text_of(posix.read_file(dir.file("target"))) == "old name");
+  }
+}
+
+TEST_CASE("power loss: growth that wrote nothing stays zero, even as garbage", "[log]") {
+  TempDir dir;
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  write_synced(fs, dir, "f", "synced");
+  File f = fs.open(dir.file("f"), OpenMode::existing);
+  fs.allocate(f, 8192);
+  fs.write(f, 6, bytes_of("tail"));
+  fs.close(f);
+  fs.power_loss({Unsynced::garbage, 512, 3});
+  const std::string after = text_of(posix.read_file(dir.file("f")));
+  REQUIRE(after.size() == 8192);
+  CHECK(after.substr(0, 6) == "synced");
+  CHECK(after.substr(6, 4) != "tail");                    // the written block is garbled...
+  CHECK(after.substr(512) == std::string(8192 - 512, '\0'));  // ...the allocated blocks are not
+}
+
+TEST_CASE("power cut: from the chosen call on nothing reaches the disk until the power loss", "[log]") {
+  TempDir dir;
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  write_synced(fs, dir, "f", "before");
+  const std::uint64_t before = fs.calls();
+  fs.cut_power_after(2);
+  CHECK_FALSE(fs.power_is_cut());
+  CHECK(fs.exists(dir.file("f")));  // call 1 passes
+  CHECK_THROWS_WITH(fs.unlink(dir.file("f")), Catch::Contains(std::strerror(EIO)));
+  CHECK(fs.power_is_cut());
+  CHECK_THROWS_AS(fs.open(dir.file("new"), OpenMode::create_new), Error);
+  CHECK(fs.calls() == before + 3);
+  CHECK(posix.list_directory(dir.path()) == std::vector<std::string>{"f"});
+  fs.power_loss({Unsynced::drop, 4096, 1});
+  CHECK_FALSE(fs.power_is_cut());
+  File g = fs.open(dir.file("new"), OpenMode::create_new);  // service is back
+  fs.close(g);
+}
+
+TEST_CASE("fault injection: skipping real syncs keeps the simulated durability", "[log]") {
+  TempDir dir;
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  fs.skip_real_syncs(true);
+  write_synced(fs, dir, "f", "durable");
+  overwrite(fs, dir.file("f"), 0, "DURABLE");
+  fs.fail_call(Op::sync, 1, Fault::eio);  // faults still fire on skipped syncs
+  File f = fs.open(dir.file("f"), OpenMode::existing);
+  CHECK_THROWS_AS(fs.sync(f, nullptr, 0, 0), Error);
+  fs.close(f);
+  fs.power_loss({Unsynced::drop, 512, 1});
+  CHECK(text_of(posix.read_file(dir.file("f"))) == "durable");
+}
+
+TEST_CASE("power loss: a sync through a mapping makes only its range durable", "[log]") {
+  TempDir dir;
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  File f = fs.open(dir.file("f"), OpenMode::create_new);
+  fs.allocate(f, 8192);
+  fs.sync(f, nullptr, 0, 0);
+  fs.sync_directory(dir.path());
+  std::byte* mapping = fs.map(f, 8192);
+  mapping[0] = std::byte{'a'};
+  mapping[5000] = std::byte{'b'};
+  fs.sync(f, mapping, 0, 1);
+  fs.unmap(mapping, 8192);
+  fs.close(f);
+  fs.power_loss({Unsynced::drop, 512, 1});
+  const std::vector<std::byte> after = posix.read_file(dir.file("f"));
+  REQUIRE(after.size() == 8192);
+  CHECK(after[0] == std::byte{'a'});
+  CHECK(after[5000] == std::byte{0});
+}

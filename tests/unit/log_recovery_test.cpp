@@ -447,6 +447,17 @@ TEST_CASE("recovery: a tail lost across a roll is cut when the later segments ar
     CHECK(opened.log->append(make_batch(1, 0, "x"), 1).base_offset ==
           placed[first_of_1 + 2].next_offset);
   }
+  SECTION("the newest segment holds only garbage (torn sectors): it goes as well") {
+    fs::resize_file(middle, cut);
+    Bytes garbage = read_bytes(newest);
+    for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<std::byte>(i * 131 + 7);
+    write_bytes(newest, garbage);
+    Opened opened = open_log(dir.path(), small_options());
+    CHECK(opened.log->segment_base_offsets() == std::vector<std::int64_t>{bases[0], bases[1]});
+    CHECK(read_all(*opened.log) == records_up_to(placed, first_of_1 + 3));
+    CHECK(any_line_has(opened.lines, newest + ": held no batch after the torn tail; removed"));
+    CHECK_FALSE(fs::exists(newest));
+  }
   SECTION("the newest segment still holds batches: the gap is refused") {
     fs::resize_file(middle, cut);
     CHECK_THROWS_WITH(open_log(dir.path(), small_options()),
