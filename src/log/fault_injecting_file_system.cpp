@@ -289,7 +289,12 @@ void FaultInjectingFileSystem::apply_power_loss(const std::string& path, Durable
   inner_.close(file);
 }
 
+std::string FaultInjectingFileSystem::boot_id() {
+  return inner_.boot_id() + "/" + std::to_string(power_losses_);
+}
+
 void FaultInjectingFileSystem::power_loss(const PowerLoss& how) {
+  ++power_losses_;
   std::uint64_t random_state = how.seed == 0 ? 0x9E3779B97F4A7C15ULL : how.seed;
   for (auto it = files_.begin(); it != files_.end();) {
     if (!inner_.exists(it->first)) {

@@ -101,6 +101,9 @@ class FaultInjectingFileSystem final : public FileSystem {
   [[nodiscard]] std::vector<std::byte> read_file(const std::string& path) override;
   [[nodiscard]] std::vector<std::string> list_directory(const std::string& path) override;
   [[nodiscard]] bool exists(const std::string& path) override;
+  // The real boot id followed by the number of simulated power losses, so
+  // recovery sees each power_loss() as a restart of the machine.
+  [[nodiscard]] std::string boot_id() override;
 
  private:
   struct ArmedFault {
@@ -135,6 +138,7 @@ class FaultInjectingFileSystem final : public FileSystem {
   std::map<std::string, std::vector<std::byte>> removed_;
   std::uint64_t calls_ = 0;
   std::uint64_t cut_at_ = 0;  // 0: no power cut armed
+  std::uint64_t power_losses_ = 0;  // power_loss() calls so far (part of boot_id)
   bool skip_real_syncs_ = false;
 };
 

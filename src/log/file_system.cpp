@@ -1,6 +1,8 @@
 // PosixFileSystem: the FileSystem interface on POSIX calls (file_system.hpp).
 #include "log/file_system.hpp"
 
+#include <cstdio>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -115,6 +117,20 @@ void PosixFileSystem::sync(const File& file, std::byte* mapping, std::size_t off
 #endif
   }
   if (retry_eintr([&] { return ::fdatasync(file.fd); }) != 0) throw_errno("fdatasync", file.path);
+}
+
+std::string PosixFileSystem::boot_id() {
+  static const std::string id = [] {
+    std::string text;
+    if (std::FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+      char buffer[64] = {};
+      if (std::fgets(buffer, sizeof buffer, f) != nullptr) text = buffer;
+      std::fclose(f);
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+  }();
+  return id;
 }
 
 void PosixFileSystem::write(const File& file, std::uint64_t offset,

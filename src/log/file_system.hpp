@@ -75,6 +75,10 @@ class FileSystem {
   // Names (not paths) of the entries of a directory, sorted, without . and ..
   [[nodiscard]] virtual std::vector<std::string> list_directory(const std::string& path) = 0;
   [[nodiscard]] virtual bool exists(const std::string& path) = 0;
+  // Names the current boot of the machine: it changes when the machine
+  // restarts (a power loss or a kernel crash) and not otherwise. Empty when
+  // unknown (then no restart is ever assumed). See recovery_point.hpp.
+  [[nodiscard]] virtual std::string boot_id() { return {}; }
 };
 
 // The real file system (POSIX calls).
@@ -96,6 +100,8 @@ class PosixFileSystem final : public FileSystem {
   [[nodiscard]] std::vector<std::byte> read_file(const std::string& path) override;
   [[nodiscard]] std::vector<std::string> list_directory(const std::string& path) override;
   [[nodiscard]] bool exists(const std::string& path) override;
+  // /proc/sys/kernel/random/boot_id on Linux, read once.
+  [[nodiscard]] std::string boot_id() override;
 };
 
 // A process-wide PosixFileSystem.

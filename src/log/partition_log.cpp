@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "log/crash_point.hpp"
+#include "log/recovery_point.hpp"
 #include "rill/error.hpp"
 
 namespace rill::log {
@@ -181,8 +182,23 @@ void PartitionLog::sync() {
   sync_active();
 }
 
+void PartitionLog::checkpoint() {
+  check_writable();
+  write_recovery_point(fs_, dir_, {fs_.boot_id(), durable_end_offset()});
+}
+
 void PartitionLog::roll() {
-  if (options_.fsync_policy != FsyncPolicy::none) sync_active();
+  if (options_.fsync_policy != FsyncPolicy::none) {
+    sync_active();
+    try {
+      checkpoint();
+    } catch (const std::exception& e) {
+      // The log itself is synced; a recovery point that lags only means a
+      // restart may cut more of an unsynced tail (recovery_point.hpp).
+      hook_(fmt::format("{}: recovery point not updated ({}); it stays at an older offset", dir_,
+                        e.what()));
+    }
+  }
   const std::int64_t base = segments_.back()->next_offset();
   std::shared_ptr<Segment> next = Segment::create(fs_, dir_, base, segment_config_);
   detail::crash_point("log.mid_roll");  // files made, directory not synced

@@ -181,6 +181,10 @@ class PartitionLog {
                       SyncMode mode = SyncMode::policy);
   // Writer. Makes every appended batch durable; see the fsyncgate note above.
   void sync();
+  // Writer. Records durable_end_offset() as the folder's recovery point
+  // (recovery_point.hpp); done at every roll under a syncing policy, and by
+  // the owner after the sync of an orderly close. Throws Error(io).
+  void checkpoint();
   // Group commit, in two steps. prepare_sync (writer, under the caller's
   // writer lock) notes every appended byte not yet synced; complete_sync
   // (any thread, without the writer lock, so appends go on meanwhile)
@@ -284,6 +288,10 @@ class PartitionLog {
   std::atomic<bool> failed_{false};
   // Writer-only state.
   std::chrono::steady_clock::time_point last_sync_;
+  // Recovery: the machine restarted since the log was last written, and
+  // offsets below recovery_offset_ were synced then (recovery_point.hpp).
+  bool rebooted_ = false;
+  std::int64_t recovery_offset_ = 0;
   ProducerStateTable producer_state_;  // idempotent producers' sequences
 
   // Written by the writer with release stores after the segment has

@@ -5,6 +5,7 @@
 
 #include "log/log_cleaner.hpp"
 #include "log/partition_log.hpp"
+#include "log/recovery_point.hpp"
 #include "rill/error.hpp"
 
 namespace rill::log {
@@ -14,6 +15,11 @@ void PartitionLog::recover() {
   // Deletes what a compaction pass left half-made; a compacted folder
   // accepts offset gaps in its closed segments (log_cleaner.hpp).
   segment_config_.offsets_may_skip = LogCleaner::recover_folder(fs_, dir_, hook_);
+  // Was the log last written before the machine restarted (recovery_point.hpp)?
+  const std::string boot = fs_.boot_id();
+  const std::optional<RecoveryPoint> point = read_recovery_point(fs_, dir_);
+  rebooted_ = !boot.empty() && point && point->boot_id != boot;
+  recovery_offset_ = point ? point->offset : 0;
   std::vector<std::int64_t> bases;
   for (const std::string& name : fs_.list_directory(dir_)) {
     if (auto base = parse_segment_log_name(name)) bases.push_back(*base);
@@ -29,6 +35,11 @@ void PartitionLog::recover() {
     recover_segments(bases);
   }
   const std::int64_t end = segments_.back()->next_offset();
+  if (!point || point->boot_id != boot) {
+    // A new folder, one written before this file existed, or one written
+    // before a restart: from now on this boot writes it.
+    write_recovery_point(fs_, dir_, {boot, point ? std::min(point->offset, end) : segments_.front()->base_offset()});
+  }
   // release: pairs with the acquires in start_offset(), end_offset() and
   // durable_end_offset(); no reader exists yet, so this is for form's sake.
   start_offset_.store(segments_.front()->base_offset(), std::memory_order_release);
@@ -102,11 +113,19 @@ void PartitionLog::refuse_or_repair(const std::vector<std::int64_t>& bases, std:
           ? fmt::format("byte {}: {}, followed by valid data", scan.damage_position, scan.reason)
           : fmt::format("byte {}: the segment ends at offset {} but the next one starts at {}",
                         scan.end_position, scan.next_offset, bases[index + 1]);
-  if (!options_.repair) {
+  // After a restart, damage past the recovery point is a tail the restart
+  // tore (unsynced pages reach the disk in any order): cut it as a repair does.
+  const bool torn_by_restart = rebooted_ && scan.next_offset >= recovery_offset_;
+  if (!options_.repair && !torn_by_restart) {
     throw Error(ErrorCode::corrupt,
                 fmt::format("{}: damaged in the middle of the log at {}; open with repair to "
                             "keep a copy and cut the log there",
                             segment.log_path(), what));
+  }
+  if (torn_by_restart) {
+    hook_(fmt::format("{}: the machine restarted since this log was written, and {} lies past the "
+                      "last synced offset {}: unsynced writes torn by the restart, cut there",
+                      segment.log_path(), what, recovery_offset_));
   }
   repair_damage(index, scan);
   drop_segments_after(bases, index);

@@ -139,7 +139,10 @@ DurablePartition::~DurablePartition() {
   if (cleaner_) cleaner_->remove(this);  // stops and waits for a pass on this partition
   try {
     std::lock_guard lock(writer_mutex_);
-    if (!closed_ && !log_->failed()) log_->sync();  // an orderly close leaves nothing unsynced
+    if (!closed_ && !log_->failed()) {
+      log_->sync();  // an orderly close leaves nothing unsynced
+      log_->checkpoint();
+    }
   } catch (...) {
     // A failed sync at close: the data is in the page cache; recovery checks it.
   }

@@ -48,7 +48,7 @@ run_loop() {
 run_loop crash_loop "$build/tests/crash/crash_loop" --cycles "$cycles" --policy all --seed "$seed"
 run_loop crash_points "$build/tests/crash/crash_loop" --cycles "$point_cycles" --policy all --seed "$seed" --points
 run_loop power_loss "$build/tests/crash/power_loss_loop" --cycles "$cycles" --policy all --seed "$seed"
-run_loop power_loss_mixed "$build/tests/crash/power_loss_loop" --cycles "$cycles" --policy every_batch \
+run_loop power_loss_mixed "$build/tests/crash/power_loss_loop" --cycles "$cycles" --policy all \
   --seed "$seed" --mixed 1
 
 echo "== ring stress tests, RILL_TEST_SCALE=$scale"

@@ -129,7 +129,7 @@ TEST_CASE("partition log: a new log starts at the initial offset", "[log]") {
   auto log = PartitionLog::open(dir.path(), options);
   CHECK(log->append(make_batch(2, 0, "x"), 2).base_offset == 1000);
   CHECK(dir.names() == std::vector<std::string>{"00000000000000001000.index", "00000000000000001000.log",
-                                                "00000000000000001000.timeindex"});
+                                                "00000000000000001000.timeindex", "recovery-point"});
 }
 
 TEST_CASE("partition log: bytes that are not one batch, or a wrong count, are refused", "[log]") {
