@@ -217,6 +217,23 @@ std::string join_path(const std::string& dir, const std::string& name) {
   return dir + "/" + name;
 }
 
+void replace_file(FileSystem& fs, const std::string& dir, const std::string& temp_name,
+                  const std::string& name, std::span<const std::byte> bytes, bool durable) {
+  const std::string temp = join_path(dir, temp_name);
+  File file = fs.open(temp, OpenMode::create_or_open);
+  try {
+    fs.truncate(file, 0);
+    fs.write(file, 0, bytes);
+    if (durable) fs.sync(file, nullptr, 0, bytes.size());
+  } catch (...) {
+    fs.close(file);
+    throw;
+  }
+  fs.close(file);
+  fs.rename(temp, join_path(dir, name));
+  if (durable) fs.sync_directory(dir);
+}
+
 std::string parent_path(const std::string& path) {
   const std::size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";

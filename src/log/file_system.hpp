@@ -112,4 +112,13 @@ class PosixFileSystem final : public FileSystem {
 // The directory part of a path ("." when there is none).
 [[nodiscard]] std::string parent_path(const std::string& path);
 
+// Replaces "<dir>/<name>" with `bytes` as one step: writes them to
+// "<dir>/<temp_name>" (replacing a leftover), syncs it, renames it over
+// `name` and syncs the directory, so a crash or a power loss leaves the old
+// file or the new one, never a mix. With durable == false both syncs are
+// skipped: the rename still protects against a process crash. Throws
+// Error(io).
+void replace_file(FileSystem& fs, const std::string& dir, const std::string& temp_name,
+                  const std::string& name, std::span<const std::byte> bytes, bool durable = true);
+
 }  // namespace rill::log

@@ -40,20 +40,9 @@ std::vector<std::int64_t> list_snapshots(FileSystem& fs, const std::string& dir)
 void write_snapshot(FileSystem& fs, const std::string& dir, std::int64_t offset,
                     const ProducerStateTable& table, bool durable) {
   const std::vector<std::byte> bytes = table.encode(offset);
-  const std::string path = snapshot_path(dir, offset);
-  const std::string temp = join_path(dir, segment_stem(offset) + std::string(kSnapshotTempSuffix));
-  if (fs.exists(temp)) fs.unlink(temp);
-  File file = fs.open(temp, OpenMode::create_new);
-  try {
-    fs.write(file, 0, bytes);
-    if (durable) fs.sync(file, nullptr, 0, bytes.size());
-  } catch (...) {
-    fs.close(file);
-    throw;
-  }
-  fs.close(file);
-  fs.rename(temp, path);
-  if (durable) fs.sync_directory(dir);
+  const std::string stem = segment_stem(offset);
+  replace_file(fs, dir, stem + std::string(kSnapshotTempSuffix), stem + std::string(kSnapshotSuffix), bytes,
+               durable);
 }
 
 void remove_snapshot_leftovers(FileSystem& fs, const std::string& dir) {

@@ -65,19 +65,8 @@ std::optional<RecoveryPoint> read_recovery_point(FileSystem& fs, const std::stri
 void write_recovery_point(FileSystem& fs, const std::string& dir, const RecoveryPoint& point) {
   const std::string body = body_of(point);
   const std::string text = fmt::format("{} checksum={:016x}\n", body, checksum_of(body));
-  const std::string temp = join_path(dir, kRecoveryPointTempName);
-  File file = fs.open(temp, OpenMode::create_or_open);
-  try {
-    fs.truncate(file, 0);
-    fs.write(file, 0, std::as_bytes(std::span<const char>(text.data(), text.size())));
-    fs.sync(file, nullptr, 0, text.size());
-  } catch (...) {
-    fs.close(file);
-    throw;
-  }
-  fs.close(file);
-  fs.rename(temp, join_path(dir, kRecoveryPointName));
-  fs.sync_directory(dir);
+  replace_file(fs, dir, kRecoveryPointTempName, kRecoveryPointName,
+               std::as_bytes(std::span<const char>(text.data(), text.size())));
 }
 
 }  // namespace rill::log

@@ -172,19 +172,8 @@ std::vector<CatalogEntry> read_catalog(log::FileSystem& fs, const std::string& d
 
 void write_catalog(log::FileSystem& fs, const std::string& dir, const std::vector<CatalogEntry>& entries) {
   const std::string text = encode_catalog(entries);
-  const std::string temp = log::join_path(dir, kCatalogTempName);
-  log::File file = fs.open(temp, log::OpenMode::create_or_open);
-  try {
-    fs.truncate(file, 0);
-    fs.write(file, 0, std::as_bytes(std::span<const char>(text.data(), text.size())));
-    fs.sync(file, nullptr, 0, text.size());
-  } catch (...) {
-    fs.close(file);
-    throw;
-  }
-  fs.close(file);
-  fs.rename(temp, log::join_path(dir, kCatalogFileName));
-  fs.sync_directory(dir);
+  log::replace_file(fs, dir, kCatalogTempName, kCatalogFileName,
+                    std::as_bytes(std::span<const char>(text.data(), text.size())));
 }
 
 std::string partition_dir(const std::string& dir, const std::string& topic, int partition) {
