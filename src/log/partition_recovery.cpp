@@ -52,7 +52,10 @@ void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases) {
     const bool last = i + 1 == bases.size();
     // Only the active segment grows to segment_bytes: a compacted one stays small.
     std::shared_ptr<Segment> segment = Segment::open(fs_, dir_, bases[i], segment_config_, last);
-    const SegmentScan scan = segment->recover(last);
+    // After a restart, a segment reaching past the recovery point may hold
+    // pages that never reached the disk, damaged anywhere: check every batch.
+    const bool unsynced = rebooted_ && (last || bases[i + 1] > recovery_offset_);
+    const SegmentScan scan = segment->recover(last, unsynced);
     segments_.push_back(segment);
     if (scan.indexes_rebuilt) {
       hook_(fmt::format("{}: index entries disagreed with the log; indexes rebuilt from the log",

@@ -148,8 +148,10 @@ class Segment {
   // from the last index entry verifying checksums and offsets, and sets the
   // write position after the last valid batch. Reports what follows it: all
   // the rest of the file for the `active` (last) segment, the next 4 KiB for
-  // a closed one.
-  [[nodiscard]] SegmentScan recover(bool active);
+  // a closed one. `verify_all` also checks every batch before the last index
+  // entry: for bytes that may never have been synced (after a restart),
+  // where unsynced pages can be lost or garbled in any order.
+  [[nodiscard]] SegmentScan recover(bool active, bool verify_all = false);
   // Recovery, after recover(). Zero-fills the bytes after the write position
   // recover() found (up to the last non-zero byte) and syncs them: a torn
   // or damaged tail is gone for good. (recover() already dropped the index
@@ -192,6 +194,9 @@ class Segment {
   void clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept;
   [[nodiscard]] SegmentScan scan_from(std::size_t position, std::int64_t offset, bool active);
   [[nodiscard]] bool valid_batch_at_or_after(std::size_t position) const noexcept;
+  // Recovery: whether every batch before the last offset-index entry is
+  // whole, checksummed and in offset order, ending exactly at that entry.
+  [[nodiscard]] bool indexed_batches_intact(bool active) const noexcept;
 
   FileSystem& fs_;
   std::string dir_;

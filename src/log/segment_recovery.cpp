@@ -23,11 +23,15 @@ bool all_zero(const std::byte* p, std::size_t n) noexcept {
 
 }  // namespace
 
-SegmentScan Segment::recover(bool active) {
+SegmentScan Segment::recover(bool active, bool verify_all) {
   const bool indexes_clean = load_indexes() && !indexes_reset_;
+  // Bytes that may never have reached the disk can be damaged anywhere, not
+  // only after the last index entry: then every indexed batch is checked
+  // too, and damage among them makes the scan start from the beginning.
+  const bool batches_intact = !verify_all || !indexes_clean || indexed_batches_intact(active);
   // A missing or damaged index is rebuilt whole, by scanning the log from
   // its start.
-  if (!indexes_clean) clear_indexes_from(0, 0);
+  if (!indexes_clean || !batches_intact) clear_indexes_from(0, 0);
   // relaxed: recovery runs before any reader exists.
   const std::size_t entries = offset_entries_.load(std::memory_order_relaxed);
   std::size_t position = 0;
@@ -96,6 +100,28 @@ SegmentScan Segment::scan_from(std::size_t position, std::int64_t offset, bool a
   scan.end_position = position;
   scan.next_offset = offset;
   return scan;
+}
+
+bool Segment::indexed_batches_intact(bool active) const noexcept {
+  // relaxed: recovery runs before any reader exists.
+  const std::size_t entries = offset_entries_.load(std::memory_order_relaxed);
+  if (entries == 0) return true;
+  const std::size_t end = offset_entry(entries - 1).position;
+  const bool may_skip = config_.offsets_may_skip && !active;  // as in scan_from
+  std::size_t position = 0;
+  std::int64_t offset = base_offset_;
+  while (position < end) {
+    const codec::ParsedBatch parsed =
+        codec::parse_batch({log_map_ + position, log_bytes_ - position}, true);
+    if (parsed.status != codec::DecodeStatus::ok) return false;
+    const std::int64_t base = parsed.batch.base_offset();
+    if (base != offset && !(may_skip && base > offset)) return false;
+    offset = parsed.batch.next_offset();
+    position += codec::padded_batch_size(parsed.batch.size_bytes());
+  }
+  // The walk must land on the last entry exactly, at the offset it names.
+  return position == end &&
+         offset == base_offset_ + offset_entry(entries - 1).relative_offset;
 }
 
 bool Segment::valid_batch_at_or_after(std::size_t position) const noexcept {

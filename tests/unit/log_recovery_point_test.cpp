@@ -129,3 +129,30 @@ TEST_CASE("recovery point: a damaged or foreign file reads as absent", "[log][re
     CHECK_FALSE(read_recovery_point(posix, dir.path()));
   }
 }
+
+TEST_CASE("recovery point: after a restart, damage before a closed segment's last index entry is cut",
+          "[log][recovery]") {
+  // Every batch indexed: without the restart, recovery would check each
+  // closed segment from its last index entry only, and miss this damage.
+  rill::test::TempDir dir("rill-recovery-point");
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  PartitionLogOptions options = options_for(FsyncPolicy::none);
+  options.index_interval_bytes = 64;
+  {
+    auto log = PartitionLog::open(dir.path(), options, fs);
+    for (int k = 0; k < 80; ++k) (void)log->append(rill::test::make_batch(3, 1000 + k, "b" + std::to_string(k)), 3);
+    REQUIRE(log->segment_base_offsets().size() >= 3);
+  }
+  damage_first_batch(dir.path());
+  fs.power_loss({FaultInjectingFileSystem::Unsynced::keep});
+  std::vector<std::string> lines;
+  auto log = PartitionLog::open(dir.path(), options, fs, [&](const std::string& line) { lines.push_back(line); });
+  CHECK(log->end_offset() == 0);
+  CHECK(log->segment_base_offsets() == std::vector<std::int64_t>{0});
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("restarted") != std::string::npos && l.find("cut there") != std::string::npos;
+  }));
+  // Appends go on from the cut.
+  CHECK(log->append(rill::test::make_batch(3, 3000, "next"), 3).base_offset == 0);
+}
