@@ -10,6 +10,11 @@
 //   rill: times Node::open of the directory, which recovers the partition
 //     (docs/log_format.md, "Recovery"); checked: it ends at offset n.
 //     Bytes: the partition's retained bytes (batches and padding).
+//   rill.after_restart: the same, after rewriting each partition folder's
+//     recovery point with another boot id, as if the machine had restarted
+//     since the writer ran: recovery then checks every batch of every
+//     segment past the recovery offset (0 here: under FsyncPolicy::none no
+//     roll syncs), not only each closed segment's tail.
 //   raw.read: times read() of every .log file of the partition in whole,
 //     1 MiB at a time (the preallocated tail of the last segment included).
 // Cache: the files were written a moment before, so both read them from
@@ -45,6 +50,8 @@
 #include "log_common.hpp"
 #include "peer_process.hpp"
 #include "rill/detail/varint.hpp"
+#include "log/file_system.hpp"
+#include "log/recovery_point.hpp"
 #include "rill/node.hpp"
 
 namespace rill::bench {
@@ -115,10 +122,23 @@ std::vector<Figure> recovery_figures(std::uint64_t bytes, double seconds) {
           {"seconds_per_GiB", seconds / gib}};
 }
 
-RunResult run_rill_recover(const RunConfig& config) {
+// Makes every partition folder under `root` look written before a restart.
+void pretend_restart(const std::filesystem::path& root) {
+  rill::log::FileSystem& fs = rill::log::default_file_system();
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (entry.path().filename() != rill::log::kRecoveryPointName) continue;
+    const std::string folder = entry.path().parent_path().string();
+    const auto point = rill::log::read_recovery_point(fs, folder);
+    if (!point) throw std::runtime_error("no readable recovery point in " + folder);
+    rill::log::write_recovery_point(fs, folder, {"a-boot-before-this-one", point->offset});
+  }
+}
+
+RunResult run_rill_recover_with(const RunConfig& config, bool restart) {
   const std::uint64_t n = config.messages;
   const ScratchDir dir("rill-bench-recover");
   write_then_kill(dir.path() / "node", n);
+  if (restart) pretend_restart(dir.path() / "node");
   const auto start = Clock::now();
   rill::Node node = rill::Node::open(dir.path() / "node");
   const double seconds = seconds_since(start);
@@ -132,11 +152,16 @@ RunResult run_rill_recover(const RunConfig& config) {
   }
   r.figures = recovery_figures(r.bytes, seconds);
   r.note = fmt::format(
-      "Node::open after kill -9 of the writer, {} records, {} bytes of log; "
+      "Node::open after kill -9 of the writer{}, {} records, {} bytes of log; "
       "page cache warm",
-      n, r.bytes);
+      restart ? " and a (pretended) restart: every batch checked" : "", n, r.bytes);
   node.delete_topic(kLogTopic);  // no sync at close: the data is thrown away
   return r;
+}
+
+RunResult run_rill_recover(const RunConfig& config) { return run_rill_recover_with(config, false); }
+RunResult run_rill_recover_after_restart(const RunConfig& config) {
+  return run_rill_recover_with(config, true);
 }
 
 // Reads every byte of the files; returns the bytes read.
@@ -276,6 +301,7 @@ RunResult run_rill_bytes(const RunConfig&) {
 void add_log_recover_cases(std::vector<Case>& cases) {
   Case recover{"log.recover.1GiB", std::uint64_t{1} << 20, std::uint64_t{1} << 16, {}};
   recover.systems.push_back({"rill", run_rill_recover, 1.0, "page cache"});
+  recover.systems.push_back({"rill.after_restart", run_rill_recover_after_restart, 1.0, "page cache"});
   recover.systems.push_back({"raw.read", run_raw_read});
   cases.push_back(std::move(recover));
   Case bytes{"log.bytes_per_record", kRecordsPerSize, kRecordsPerSize, {}};
