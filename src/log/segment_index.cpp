@@ -8,6 +8,24 @@
 
 namespace rill::log {
 
+namespace {
+
+// Zeroes [p, p + n) writing only up to its last non-zero byte: a store of a
+// zero over a zero still dirties a shared mapping's page, so an open that
+// found nothing to clear writes nothing back (and leaves mtimes alone).
+void zero_range(std::byte* p, std::size_t n) noexcept {
+  static constexpr std::byte kZeros[512] = {};
+  std::size_t end = n;
+  while (end > 0) {
+    const std::size_t chunk = std::min(end, sizeof kZeros);
+    if (std::memcmp(p + end - chunk, kZeros, chunk) != 0) break;
+    end -= chunk;
+  }
+  if (end > 0) std::memset(p, 0, end);
+}
+
+}  // namespace
+
 OffsetIndexEntry Segment::offset_entry(std::size_t i) const noexcept {
   OffsetIndexEntry e;
   std::memcpy(&e, index_map_ + i * sizeof e, sizeof e);
@@ -80,10 +98,10 @@ std::size_t Segment::time_lookup(std::int64_t timestamp, std::size_t committed) 
 }
 
 void Segment::clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept {
-  std::memset(index_map_ + offset_entries * sizeof(OffsetIndexEntry), 0,
-              index_bytes_ - offset_entries * sizeof(OffsetIndexEntry));
-  std::memset(time_map_ + time_entries * sizeof(TimeIndexEntry), 0,
-              time_bytes_ - time_entries * sizeof(TimeIndexEntry));
+  zero_range(index_map_ + offset_entries * sizeof(OffsetIndexEntry),
+             index_bytes_ - offset_entries * sizeof(OffsetIndexEntry));
+  zero_range(time_map_ + time_entries * sizeof(TimeIndexEntry),
+             time_bytes_ - time_entries * sizeof(TimeIndexEntry));
   // relaxed: recovery runs before any reader exists.
   offset_entries_.store(offset_entries, std::memory_order_relaxed);
   time_entries_.store(time_entries, std::memory_order_relaxed);
