@@ -13,6 +13,7 @@
 #endif
 #include <xxhash.h>
 
+#include "crash_models.hpp"
 #include "crash_record.hpp"
 #include "rill/consumer.hpp"
 #include "rill/error.hpp"
@@ -22,11 +23,6 @@ namespace rill::crash {
 namespace {
 
 constexpr std::size_t kMaxMessages = 10;
-
-void note(Findings& findings, std::uint64_t& counter, std::string message) {
-  ++counter;
-  if (findings.messages.size() < kMaxMessages) findings.messages.push_back(std::move(message));
-}
 
 // Sends stderr to a temporary file while alive, to count the lines recovery
 // writes (one per torn tail it cuts) without flooding the output.
@@ -76,31 +72,45 @@ void digest_record(XXH3_state_t* state, const RecordView& record) {
   XXH3_64bits_update(state, record.value().data(), record.value().size());
 }
 
-LogEntry decode_entry(const RecordView& record) {
-  LogEntry entry;
+LogEntry decode_entry(const RecordView& record, WriteMode mode) {
+  LogEntry entry{.cycle = 0, .sequence = 0, .valid = false, .present = true};
   if (const auto identity = parse_record_value(record.value())) {
-    entry = {.cycle = identity->cycle, .sequence = identity->sequence, .valid = true};
-    entry.valid = record.has_key() && record.key() == record_key(identity->sequence);
+    entry.cycle = identity->cycle;
+    entry.sequence = identity->sequence;
+    const std::string key =
+        mode == WriteMode::compact ? compact_key(identity->sequence) : record_key(identity->sequence);
+    entry.valid = record.has_key() && record.key() == key;
   }
   return entry;
 }
 
-// Appends one polled record to the snapshot, checking that offsets are dense.
-void take_record(LogSnapshot& snapshot, XXH3_state_t* state, const RecordView& record) {
+// Appends one polled record to the snapshot, checking that offsets are
+// dense (or, under WriteMode::compact, that they increase).
+void take_record(LogSnapshot& snapshot, XXH3_state_t* state, const RecordView& record, WriteMode mode) {
   auto& entries = snapshot.partitions[static_cast<std::size_t>(record.partition())];
   const auto expected = static_cast<std::int64_t>(entries.size());
-  if (record.offset() != expected) {
+  if (record.offset() < expected || (record.offset() > expected && mode != WriteMode::compact)) {
     snapshot.problems.push_back("partition " + std::to_string(record.partition()) + ": offset " +
                                 std::to_string(record.offset()) + " where " + std::to_string(expected) +
                                 " was due");
-    entries.resize(static_cast<std::size_t>(std::max(record.offset(), expected)));
+    if (record.offset() < expected) return;  // read twice, or going back
   }
-  entries.push_back(decode_entry(record));
+  entries.resize(static_cast<std::size_t>(record.offset()));
+  entries.push_back(decode_entry(record, mode));
   digest_record(state, record);
 }
 
-// Polls every partition from offset 0 up to its end offset.
-void read_records(const Node& node, LogSnapshot& snapshot) {
+// True once the consumer's position is at the end of every partition.
+bool read_to_ends(const Consumer& consumer, const std::vector<TopicPartition>& assignment,
+                  const LogSnapshot& snapshot) {
+  for (std::size_t p = 0; p < assignment.size(); ++p) {
+    if (consumer.position(assignment[p]) < snapshot.end_offsets[p]) return false;
+  }
+  return true;
+}
+
+// Polls every partition from its start up to its end offset.
+void read_records(const Node& node, LogSnapshot& snapshot, WriteMode mode) {
   std::vector<TopicPartition> assignment;
   for (std::int32_t p = 0; p < kPartitions; ++p) assignment.push_back({kTopic, p});
   Consumer consumer(node, {.auto_offset_reset = OffsetReset::earliest});
@@ -108,20 +118,20 @@ void read_records(const Node& node, LogSnapshot& snapshot) {
   consumer.seek_to_beginning(assignment);
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
-  std::int64_t remaining = 0;
-  for (std::size_t p = 0; p < snapshot.end_offsets.size(); ++p) {
-    remaining += snapshot.end_offsets[p] - snapshot.start_offsets[p];
-  }
   int idle_polls = 0;
-  while (remaining > 0 && idle_polls < 50) {
+  while (!read_to_ends(consumer, assignment, snapshot) && idle_polls < 50) {
     const PollResult batch = consumer.poll(std::chrono::milliseconds(10));
     idle_polls = batch.empty() ? idle_polls + 1 : 0;
-    for (const RecordView& record : batch) take_record(snapshot, state, record);
-    remaining -= static_cast<std::int64_t>(batch.size());
+    for (const RecordView& record : batch) take_record(snapshot, state, record, mode);
   }
   snapshot.digest = XXH3_64bits_digest(state);
   XXH3_freeState(state);
-  if (remaining != 0) snapshot.problems.push_back(std::to_string(remaining) + " records below the end offsets were not read");
+  for (std::size_t p = 0; p < assignment.size(); ++p) {
+    const std::int64_t position = consumer.position(assignment[p]);
+    if (position == snapshot.end_offsets[p]) continue;
+    snapshot.problems.push_back("partition " + std::to_string(p) + ": read up to offset " + std::to_string(position) +
+                                " of " + std::to_string(snapshot.end_offsets[p]));
+  }
 }
 
 }  // namespace
@@ -133,12 +143,16 @@ void Findings::add(const Findings& cycle) {
   other += cycle.other;
   unacknowledged_kept = cycle.unacknowledged_kept;  // a property of the newest log, not a sum
   recovery_lines += cycle.recovery_lines;
+  removed = cycle.removed;  // of the newest log too
+  resent += cycle.resent;
+  held_unacknowledged += cycle.held_unacknowledged;
+  if (!cycle.end_offsets.empty()) end_offsets = cycle.end_offsets;
   for (const std::string& m : cycle.messages) {
     if (messages.size() < kMaxMessages) messages.push_back(m);
   }
 }
 
-LogSnapshot read_log(const std::filesystem::path& dir, bool retention) {
+LogSnapshot read_log(const std::filesystem::path& dir, WriteMode mode, bool retention) {
   LogSnapshot snapshot;
   StderrCapture capture;
   Node node = Node::open(dir);  // a writer killed early may not have created it
@@ -161,15 +175,11 @@ LogSnapshot read_log(const std::filesystem::path& dir, bool retention) {
     snapshot.problems.push_back("topic has " + std::to_string(description.partitions.size()) + " partitions");
     return snapshot;
   }
-  read_records(node, snapshot);
+  read_records(node, snapshot, mode);
   return snapshot;
 }
 
 namespace {
-
-std::string where(std::size_t partition, std::size_t offset) {
-  return "partition " + std::to_string(partition) + " offset " + std::to_string(offset);
-}
 
 // Every record read must be one that a writer sent, and only once.
 void check_entries(const LogSnapshot& snapshot, const Ledger& ledger, Findings& findings) {
@@ -178,6 +188,7 @@ void check_entries(const LogSnapshot& snapshot, const Ledger& ledger, Findings& 
     const auto& entries = snapshot.partitions[p];
     for (auto offset = static_cast<std::size_t>(snapshot.start_offsets[p]); offset < entries.size(); ++offset) {
       const LogEntry& entry = entries[offset];
+      if (!entry.present) continue;  // a compaction gap (reported elsewhere if not allowed)
       if (!entry.valid) {
         note(findings, findings.phantoms, where(p, offset) + ": bytes that no writer sent");
         continue;
@@ -217,25 +228,40 @@ void check_acknowledged(const LogSnapshot& snapshot, const Ledger& ledger, Findi
 
 }  // namespace
 
-Findings check_directory(const std::filesystem::path& dir, const Ledger& ledger, bool retention) {
+Findings check_directory(const std::filesystem::path& dir, const Ledger& ledger, WriteMode mode, bool retention) {
   Findings findings;
   LogSnapshot first;
   LogSnapshot second;
   try {
-    first = read_log(dir, retention);
-    second = read_log(dir, retention);
+    first = read_log(dir, mode, retention);
+    second = read_log(dir, mode, retention);
   } catch (const std::exception& e) {
     note(findings, findings.other, std::string("reopening the directory failed: ") + e.what());
     return findings;
   }
   findings.recovery_lines = first.recovery_lines;
+  findings.end_offsets = first.end_offsets;
   for (const std::string& problem : first.problems) note(findings, findings.other, problem);
+  if (mode == WriteMode::compact) {
+    // A compaction pass may run while the first open reads: the second
+    // may hold fewer records.
+    for (const std::string& problem : second.problems) note(findings, findings.other, problem);
+    check_compacted_again(first, second, findings);
+    check_entries(first, ledger, findings);
+    check_compacted(first, ledger, findings);
+    check_compacted(second, ledger, findings);  // its count of removed offsets stays
+    return findings;
+  }
   if (first.has_topic != second.has_topic || first.end_offsets != second.end_offsets ||
       first.start_offsets != second.start_offsets ||
       first.digest != second.digest || second.recovery_lines != 0) {
     note(findings, findings.other, "a second open of the same files found a different log");
   }
-  check_entries(first, ledger, findings);
+  if (mode == WriteMode::idempotent) {
+    check_idempotent(first, ledger, findings);
+  } else {
+    check_entries(first, ledger, findings);
+  }
   check_acknowledged(first, ledger, findings);
   return findings;
 }

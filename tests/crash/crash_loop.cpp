@@ -2,7 +2,8 @@
 // recovery keeps every acknowledged record, invents none and duplicates none.
 //
 //   crash_loop [--cycles N] [--policy none|interval|every_batch|all] [--seed S]
-//              [--dir D] [--records-per-cycle M] [--points]
+//              [--dir D] [--records-per-cycle M] [--fresh-every K]
+//              [--points | --compact | --idempotent]
 //
 // Each cycle forks a child that opens the node on the data directory and
 // produces numbered records, reporting each acknowledged send through a
@@ -12,7 +13,16 @@
 // --points, each writer instead arms a crash point of the log in turn (in
 // the middle of an append, of a roll, of a retention run; see
 // src/log/crash_point.hpp) and kills itself there, and the topic deletes old
-// segments. Prints one summary line per policy; exits 1 on any violation,
+// segments. With --compact, the topic is compacted (CleanupPolicy::compact)
+// and two writers in three kill themselves in a compaction pass, before a
+// compacted copy is renamed into place; older records of a key may then be
+// gone (see crash_models.hpp). With --idempotent, the writers share one
+// idempotence_id: each one asks Producer::next_sequence where every
+// partition stands and first resends what the log lacks of the records the
+// last one announced; every record must then be in the log exactly once, in
+// order. Every K cycles (--fresh-every, default 1000, 0 for never) a policy
+// starts over in an empty directory, so a long run stays linear in time.
+// Prints one summary line per policy; exits 1 on any violation,
 // printing the seed.
 // RILL_TEST_SCALE multiplies the cycle count.
 #include <cstdio>
@@ -36,7 +46,8 @@ using rill::crash::LoopOptions;
 [[noreturn]] void usage(const char* message) {
   std::fprintf(stderr,
                "crash_loop: %s\nusage: crash_loop [--cycles N] [--policy none|interval|every_batch|all]"
-               " [--seed S] [--dir D] [--records-per-cycle M] [--points]\n",
+               " [--seed S] [--dir D] [--records-per-cycle M] [--fresh-every K]"
+               " [--points | --compact | --idempotent]\n",
                message);
   std::exit(2);
 }
@@ -53,8 +64,11 @@ LoopOptions parse_arguments(int argc, char** argv) {
   std::string policy = "all";
   for (int i = 1; i < argc; ++i) {
     const std::string_view name = argv[i];
-    if (name == "--points") {
-      options.points = true;
+    if (name == "--points" || name == "--compact" || name == "--idempotent") {
+      if (options.points || options.mode != rill::crash::WriteMode::plain) usage("choose one of the modes");
+      if (name == "--points") options.points = true;
+      if (name == "--compact") options.mode = rill::crash::WriteMode::compact;
+      if (name == "--idempotent") options.mode = rill::crash::WriteMode::idempotent;
       continue;
     }
     if (i + 1 >= argc) usage("missing value");
@@ -62,6 +76,7 @@ LoopOptions parse_arguments(int argc, char** argv) {
     if (name == "--cycles") options.cycles = number_argument(name, value);
     else if (name == "--seed") options.seed = number_argument(name, value);
     else if (name == "--records-per-cycle") options.records_per_cycle = number_argument(name, value);
+    else if (name == "--fresh-every") options.fresh_every = number_argument(name, value);
     else if (name == "--dir") options.dir = value;
     else if (name == "--policy") policy = value;
     else usage(("unknown option " + std::string(name)).c_str());
@@ -92,9 +107,10 @@ int main(int argc, char** argv) {
   LoopOptions options = parse_arguments(argc, argv);
   const bool scratch = options.dir.empty();
   if (scratch) options.dir = make_scratch_directory();
-  std::printf("crash_loop: seed=%llu cycles=%llu records-per-cycle=%llu dir=%s\n",
+  std::printf("crash_loop: seed=%llu cycles=%llu records-per-cycle=%llu mode=%s dir=%s\n",
               static_cast<unsigned long long>(options.seed), static_cast<unsigned long long>(options.cycles),
-              static_cast<unsigned long long>(options.records_per_cycle), options.dir.c_str());
+              static_cast<unsigned long long>(options.records_per_cycle),
+              options.points ? "points" : rill::crash::to_string(options.mode), options.dir.c_str());
   std::fflush(stdout);
   bool failed = false;
   for (std::size_t i = 0; i < options.policies.size(); ++i) {
@@ -108,7 +124,7 @@ int main(int argc, char** argv) {
   if (failed) {
     std::printf("crash_loop: FAILED; reproduce with: crash_loop --seed %llu --records-per-cycle %llu%s; data kept in %s\n",
                 static_cast<unsigned long long>(options.seed),
-                static_cast<unsigned long long>(options.records_per_cycle), options.points ? " --points" : "",
+                static_cast<unsigned long long>(options.records_per_cycle), rill::crash::mode_flag(options),
                 options.dir.c_str());
     return 1;
   }

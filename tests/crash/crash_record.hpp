@@ -25,6 +25,29 @@ inline std::string record_key(std::uint64_t sequence) {
   return "key-" + std::to_string(sequence % kKeyCount);
 }
 
+// Keys of the compacted topic (--compact): most records update one of
+// kHotKeys keys, so closed segments always hold superseded records; one in
+// eight sets a "cold" key shared only by the records of one run of
+// kColdRun sequence numbers, whose newest record stays in its segment until
+// the key comes back kColdKeys runs later. So compaction copies a closed
+// segment (and reaches the crash point before the rename) more often than
+// it deletes one, and old segments do empty out in the end.
+inline constexpr std::uint64_t kHotKeys = 24;
+inline constexpr std::uint64_t kColdRun = 64;
+inline constexpr std::uint64_t kColdKeys = 1024;
+
+// The key of record `sequence` as a number: below kHotKeys a hot key, else
+// kHotKeys + the cold key's number.
+inline std::uint64_t compact_key_id(std::uint64_t sequence) {
+  const std::uint64_t mix = XXH3_64bits(&sequence, sizeof sequence) >> 8;
+  return mix % 8 == 0 ? kHotKeys + (sequence / kColdRun) % kColdKeys : mix % kHotKeys;
+}
+
+inline std::string compact_key(std::uint64_t sequence) {
+  const std::uint64_t id = compact_key_id(sequence);
+  return id < kHotKeys ? "hot-" + std::to_string(id) : "cold-" + std::to_string(id - kHotKeys);
+}
+
 inline std::string record_value(std::uint32_t cycle, std::uint64_t sequence) {
   std::string value = "cycle=" + std::to_string(cycle) + " seq=" + std::to_string(sequence) + " pad=";
   const std::uint64_t mix = XXH3_64bits(&sequence, sizeof sequence);

@@ -7,7 +7,10 @@
 # power_loss_loop and ring_stress_test. CYCLES (default 10000) is per fsync
 # policy for the crash loop (writers killed with SIGKILL) and the power-loss
 # loop; the crash-point loop (writers that kill themselves mid-append,
-# mid-roll, mid-retention) runs CYCLES / 10, as its cycles are longer. The
+# mid-roll, mid-retention) and the compaction loop (writers that kill
+# themselves in a compaction pass) run CYCLES / 10, as their cycles are
+# longer; the idempotent loop (writers that resend after each restart) runs
+# CYCLES / 4. The
 # ring stress tests run with RILL_TEST_SCALE=20. Environment: SOAK_SEED fixes
 # the seed (default: the time), SOAK_SCALE the stress scale.
 #
@@ -21,6 +24,7 @@ cycles=${2:-10000}
 scale=${SOAK_SCALE:-20}
 seed=${SOAK_SEED:-$(date +%s)}
 point_cycles=$(( cycles / 10 > 0 ? cycles / 10 : 1 ))
+idempotent_cycles=$(( cycles / 4 > 0 ? cycles / 4 : 1 ))
 log=$(mktemp -t rill-soak-XXXXXX)
 status=0
 rows=()
@@ -47,6 +51,9 @@ run_loop() {
 
 run_loop crash_loop "$build/tests/crash/crash_loop" --cycles "$cycles" --policy all --seed "$seed"
 run_loop crash_points "$build/tests/crash/crash_loop" --cycles "$point_cycles" --policy all --seed "$seed" --points
+run_loop crash_compact "$build/tests/crash/crash_loop" --cycles "$point_cycles" --policy all --seed "$seed" --compact
+run_loop crash_idempotent "$build/tests/crash/crash_loop" --cycles "$idempotent_cycles" --policy all \
+  --seed "$seed" --idempotent
 run_loop power_loss "$build/tests/crash/power_loss_loop" --cycles "$cycles" --policy all --seed "$seed"
 run_loop power_loss_mixed "$build/tests/crash/power_loss_loop" --cycles "$cycles" --policy all \
   --seed "$seed" --mixed 1
@@ -67,17 +74,34 @@ rm -f "$log"
 # next to the ones that show how much was exercised.
 value() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 echo
-echo "soak: seed=$seed cycles=$cycles (crash points: $point_cycles) stress scale=$scale"
-printf '| %-16s | %-11s | %7s | %12s | %9s | %4s | %8s | %10s | %7s |\n' \
-  loop policy cycles acknowledged durable lost phantoms duplicates "loop s"
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ ------------- --------- -------------- \
-  ----------- ------ ---------- ------------ ---------
+# "mode": the compaction loop's crash points fired (of those armed) and offsets compacted
+# away, the idempotent loop's records resent and held-but-unacknowledged.
+mode_figures() {
+  local fired removed resent
+  fired=$(value fired "$1")
+  removed=$(value removed "$1")
+  resent=$(value resent "$1")
+  if [[ -n $fired ]]; then
+    echo "fired $fired, removed $removed"
+  elif [[ -n $resent ]]; then
+    echo "resent $resent, held $(value held_unacknowledged "$1")"
+  else
+    echo "-"
+  fi
+}
+echo "soak: seed=$seed cycles=$cycles (crash points, compaction: $point_cycles; idempotent:" \
+  "$idempotent_cycles) stress scale=$scale"
+printf '| %-16s | %-11s | %7s | %12s | %9s | %4s | %8s | %10s | %-24s | %7s |\n' \
+  loop policy cycles acknowledged durable lost phantoms duplicates mode "loop s"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------ ------------- --------- -------------- \
+  ----------- ------ ---------- ------------ -------------------------- ---------
 for row in "${rows[@]}"; do
   read -r name seconds line <<<"$row"
   durable=$(value durable "$line")
-  printf '| %-16s | %-11s | %7s | %12s | %9s | %4s | %8s | %10s | %7s |\n' "$name" \
+  printf '| %-16s | %-11s | %7s | %12s | %9s | %4s | %8s | %10s | %-24s | %7s |\n' "$name" \
     "$(value policy "$line")" "$(value cycles "$line")" "$(value acknowledged "$line")" "${durable:--}" \
-    "$(value lost "$line")" "$(value phantoms "$line")" "$(value duplicates "$line")" "$seconds"
+    "$(value lost "$line")" "$(value phantoms "$line")" "$(value duplicates "$line")" \
+    "$(mode_figures "$line")" "$seconds"
 done
 echo
 echo "ring stress (scale $scale): $ring_result in ${ring_seconds} s; $ring_summary"
