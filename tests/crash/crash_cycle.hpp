@@ -29,7 +29,7 @@ struct LoopOptions {
   // Every this many cycles (0: never) a policy starts over in an empty
   // directory with an empty ledger, so that each check reads a bounded log
   // and a long run costs time linear in its cycles.
-  std::uint64_t fresh_every = 1000;
+  std::uint64_t fresh_every = 250;
 };
 
 [[nodiscard]] std::optional<FsyncPolicy> policy_from_name(std::string_view name) noexcept;

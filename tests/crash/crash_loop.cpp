@@ -20,7 +20,7 @@
 // idempotence_id: each one asks Producer::next_sequence where every
 // partition stands and first resends what the log lacks of the records the
 // last one announced; every record must then be in the log exactly once, in
-// order. Every K cycles (--fresh-every, default 1000, 0 for never) a policy
+// order. Every K cycles (--fresh-every, default 250, 0 for never) a policy
 // starts over in an empty directory, so a long run stays linear in time.
 // Prints one summary line per policy; exits 1 on any violation,
 // printing the seed.
