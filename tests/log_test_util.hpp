@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <utility>
@@ -18,6 +19,17 @@
 #include "log/partition_log.hpp"
 
 namespace rill::test {
+
+// A string's bytes, and back.
+inline std::vector<std::byte> bytes_of(const std::string& s) {
+  std::vector<std::byte> out(s.size());
+  std::memcpy(out.data(), s.data(), s.size());
+  return out;
+}
+
+inline std::string text_of(const std::vector<std::byte>& b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 // A batch of `records` records with values "<tag>/<i>" and timestamps
 // ts, ts + 1, ...; base offset 0 until the log assigns one.

@@ -95,7 +95,11 @@ const FaultInjectingFileSystem::ArmedFault* FaultInjectingFileSystem::next_fault
       ++it;
       continue;
     }
-    if (--it->calls_left == 0 && due == nullptr) {
+    if (it->calls_left == 1 && due != nullptr) {
+      ++it;  // due on this call too: it fires on the next call it counts
+      continue;
+    }
+    if (--it->calls_left == 0) {
       fired_fault_ = *it;
       due = &fired_fault_;
       ++fired_;
@@ -118,11 +122,12 @@ void FaultInjectingFileSystem::track_existing(const std::string& path) {
   files_[path] = Durable{inner_.read_file(path), true};
 }
 
-void FaultInjectingFileSystem::note_removed(const std::string& path) {
+bool FaultInjectingFileSystem::note_removed(const std::string& path) {
   if (files_.count(path) == 0 && inner_.exists(path)) track_existing(path);
   const auto it = files_.find(path);
   // An older durable name already noted stays: it is what a loss brings back.
-  if (it != files_.end() && it->second.directory_synced) removed_.emplace(path, it->second.synced);
+  if (it == files_.end() || !it->second.directory_synced) return false;
+  return removed_.emplace(path, it->second.synced).second;
 }
 
 void FaultInjectingFileSystem::restore_removed() {
@@ -205,9 +210,16 @@ void FaultInjectingFileSystem::write(const File& file, std::uint64_t offset,
 void FaultInjectingFileSystem::rename(const std::string& from, const std::string& to) {
   maybe_fail(Op::rename, from);
   track_existing(from);
-  note_removed(from);
-  note_removed(to);
-  inner_.rename(from, to);
+  const bool from_noted = note_removed(from);
+  const bool to_noted = note_removed(to);
+  try {
+    inner_.rename(from, to);
+  } catch (...) {
+    // Nothing moved: neither name is removed.
+    if (from_noted) removed_.erase(from);
+    if (to_noted) removed_.erase(to);
+    throw;
+  }
   Durable moved = std::move(files_[from]);
   files_.erase(from);
   moved.directory_synced = false;  // the new name is durable after a directory sync
@@ -216,8 +228,13 @@ void FaultInjectingFileSystem::rename(const std::string& from, const std::string
 
 void FaultInjectingFileSystem::unlink(const std::string& path) {
   maybe_fail(Op::unlink, path);
-  note_removed(path);
-  inner_.unlink(path);
+  const bool noted = note_removed(path);
+  try {
+    inner_.unlink(path);
+  } catch (...) {
+    if (noted) removed_.erase(path);  // the name is still there
+    throw;
+  }
   files_.erase(path);
 }
 

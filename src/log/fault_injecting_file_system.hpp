@@ -63,8 +63,13 @@ class FaultInjectingFileSystem final : public FileSystem {
   };
 
   explicit FaultInjectingFileSystem(FileSystem& inner) noexcept : inner_(inner) {}
+  // Not copyable: `FaultInjectingFileSystem outer(inner_faults)` must wrap
+  // inner_faults, never copy its state.
+  FaultInjectingFileSystem(const FaultInjectingFileSystem&) = delete;
+  FaultInjectingFileSystem& operator=(const FaultInjectingFileSystem&) = delete;
 
   // Arms one failure: the n-th call (n >= 1) of `op` from now fails with `fault`.
+  // A call fails once; another failure due on the same call fires on the next.
   void fail_call(Op op, std::uint64_t n, Fault fault);
   // Forgets armed failures that have not fired.
   void clear_faults() noexcept { faults_.clear(); }
@@ -124,8 +129,9 @@ class FaultInjectingFileSystem final : public FileSystem {
   void track_existing(const std::string& path);
   void apply_power_loss(const std::string& path, Durable& durable, const PowerLoss& how,
                         std::uint64_t& random_state);
-  // Remembers a durable name that unlink or rename is taking away.
-  void note_removed(const std::string& path);
+  // Remembers a durable name that unlink or rename is taking away; true
+  // when it was noted now (the caller forgets it again if the call fails).
+  [[nodiscard]] bool note_removed(const std::string& path);
   // Brings back the removed names whose directory was not synced since.
   void restore_removed();
 

@@ -154,7 +154,7 @@ TEST_CASE("compacted topic: a seek into a gap lands on the next kept record", "[
   CHECK(records.begin()->offset() == 11);
 }
 
-TEST_CASE("compacted topic: a record without a key is refused by send and try_send; a tombstone is accepted",
+TEST_CASE("compacted topic: a record without a key is refused by send and try_send, a tombstone is accepted",
           "[topic][compaction]") {
   TempDir dir;
   rill::Node node = rill::Node::open(dir.path);

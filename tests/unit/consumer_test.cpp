@@ -129,7 +129,7 @@ TEST_CASE("consumer: seek, seek_to_beginning, seek_to_end, position and lag", "[
   CHECK_THROWS_AS(c.seek({"other", 0}, 0), rill::Error);
 }
 
-TEST_CASE("consumer: commit and committed; a new consumer of the group starts there", "[consumer]") {
+TEST_CASE("consumer: commit and committed, a new consumer of the group starts there", "[consumer]") {
   Fixture f;
   f.send(0, 10);
   const rill::TopicPartition tp{"t", 0};

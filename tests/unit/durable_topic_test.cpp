@@ -138,7 +138,7 @@ TEST_CASE("durable topic: records survive a close and reopen with the same offse
   CHECK(sorted(read_all(node, "orders")) == sorted(sent));
 }
 
-TEST_CASE("durable topic: the catalog keeps names and options across a reopen; memory topics are not kept", "[topic][durable]") {
+TEST_CASE("durable topic: the catalog keeps names and options across a reopen, memory topics are not kept", "[topic][durable]") {
   TempDir dir;
   rill::TopicOptions options = durable(2, rill::FsyncPolicy::interval);
   options.retention_bytes = 1 << 20;
@@ -254,7 +254,7 @@ TEST_CASE("durable topic: names cannot reach outside the directory", "[topic][du
   CHECK(node.list_topics().empty());
 }
 
-TEST_CASE("durable topic: every_batch reports each record durable; none does not", "[topic][durable]") {
+TEST_CASE("durable topic: every_batch reports each record durable, none does not", "[topic][durable]") {
   TempDir dir;
   rill::Node node = rill::Node::open(dir.path);
   node.create_topic("safe", durable(1, rill::FsyncPolicy::every_batch));
@@ -276,7 +276,7 @@ TEST_CASE("durable topic: every_batch reports each record durable; none does not
   CHECK(out.offset == 4);
 }
 
-TEST_CASE("durable topic: on an in-memory node durable storage is refused; bad durable options are named", "[topic][durable]") {
+TEST_CASE("durable topic: on an in-memory node durable storage is refused, bad durable options are named", "[topic][durable]") {
   rill::Node memory = rill::Node::in_memory();
   CHECK(rill::test::error_of([&] { memory.create_topic("t", durable(1)); }) == rill::ErrorCode::unsupported);
   CHECK(memory.directory().empty());
@@ -326,7 +326,7 @@ TEST_CASE("durable topic: groups subscribe, commit, seek and see lag and positio
   CHECK(again.begin()->partition() == 0);
 }
 
-TEST_CASE("durable topic: delete removes the folders and the catalog line; the name can be reused empty", "[topic][durable]") {
+TEST_CASE("durable topic: delete removes the folders and the catalog line, the name can be reused empty", "[topic][durable]") {
   TempDir dir;
   rill::Node node = rill::Node::open(dir.path);
   node.create_topic("t", durable(2));

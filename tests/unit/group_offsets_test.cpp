@@ -176,7 +176,7 @@ TEST_CASE("group offsets: the last commit of a partition wins, across several re
   }
 }
 
-TEST_CASE("group offsets: a torn tail of the offsets topic is cut at open; earlier commits stay", "[group][durable]") {
+TEST_CASE("group offsets: a torn tail of the offsets topic is cut at open, earlier commits stay", "[group][durable]") {
   TempDir dir;
   const rill::TopicPartition t0{"t", 0};
   {
@@ -212,7 +212,7 @@ TEST_CASE("group offsets: a torn tail of the offsets topic is cut at open; earli
   CHECK(c.committed(t0) == 9);
 }
 
-TEST_CASE("group offsets: names starting with __ cannot be created or deleted; the offsets topic is hidden", "[group][durable]") {
+TEST_CASE("group offsets: names starting with __ cannot be created or deleted, the offsets topic is hidden", "[group][durable]") {
   TempDir dir;
   rill::Node node = rill::Node::open(dir.path);
   for (const char* name : {"__consumer_offsets", "__mine"}) {
@@ -252,7 +252,7 @@ TEST_CASE("group offsets: an in-memory node keeps commits in memory only", "[gro
   CHECK(c.committed(t0) == std::nullopt);
 }
 
-TEST_CASE("group offsets: keys and values encode and decode; malformed bytes are refused", "[group][codec]") {
+TEST_CASE("group offsets: keys and values encode and decode, malformed bytes are refused", "[group][codec]") {
   using namespace rill::topic;
   const std::string key = encode_offset_key("orders-app", {"orders", 7});
   CHECK(key.size() == 1 + 2 + 10 + 2 + 6 + 4);

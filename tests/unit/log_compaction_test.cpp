@@ -284,7 +284,7 @@ TEST_CASE("log compaction: a reader holding a segment that is replaced keeps rea
   CHECK(log->read(0, 1 << 20).segment != held.segment);
 }
 
-TEST_CASE("log compaction: segments left empty are deleted, except the first; reads skip the gaps",
+TEST_CASE("log compaction: segments left empty are deleted, except the first, reads skip the gaps",
           "[log][compaction]") {
   TempDir dir;
   auto log = PartitionLog::open(dir.path(), small_options());

@@ -25,21 +25,13 @@ using namespace rill::log;
 using Fault = FaultInjectingFileSystem::Fault;
 using Op = FaultInjectingFileSystem::Op;
 using Unsynced = FaultInjectingFileSystem::Unsynced;
+using rill::test::bytes_of;
+using rill::test::text_of;
 
 // A fresh directory per test, removed afterwards.
 struct TempDir : rill::test::TempDir {
   TempDir() : rill::test::TempDir("rill-log-fs", true) {}
 };
-
-std::vector<std::byte> bytes_of(const std::string& s) {
-  std::vector<std::byte> out(s.size());
-  std::memcpy(out.data(), s.data(), s.size());
-  return out;
-}
-
-std::string text_of(const std::vector<std::byte>& b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
 
 // Creates `name` holding `content`, synced, with its directory synced.
 void write_synced(FileSystem& fs, const TempDir& dir, const std::string& name,

@@ -106,7 +106,7 @@ TEST_CASE("producer state: a batch appended twice is written once, at its first 
   CHECK(rill::test::records_of(o.log->read(0, 1 << 16).bytes).size() == 5);
 }
 
-TEST_CASE("producer state: any of the five newest batches is recognised; an older one is refused", "[log][idempotence]") {
+TEST_CASE("producer state: any of the five newest batches is recognised, an older one is refused", "[log][idempotence]") {
   TempDir dir;
   Opened o(dir.path(), PartitionLogOptions{});
   const std::vector<std::int64_t> bases = send(*o.log, kProducer, 7);
@@ -134,7 +134,7 @@ TEST_CASE("producer state: a gap in the sequence is refused and writes nothing",
   CHECK(o.log->append(producer_batch(kProducer, 3), 3).base_offset == 3);
 }
 
-TEST_CASE("producer state: producers are independent; an unknown one may start anywhere", "[log][idempotence]") {
+TEST_CASE("producer state: producers are independent, an unknown one may start anywhere", "[log][idempotence]") {
   TempDir dir;
   Opened o(dir.path());
   CHECK(o.log->next_sequence(kOther) == 0);

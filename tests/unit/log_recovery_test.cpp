@@ -317,7 +317,7 @@ TEST_CASE("recovery: damage followed by valid batches is refused, and repaired o
   CHECK(zero_from(read_bytes(log_name), placed[2].position));
 }
 
-TEST_CASE("recovery: a damaged closed segment is refused; repair cuts there and moves later segments aside", "[log]") {
+TEST_CASE("recovery: a damaged closed segment is refused, repair cuts there and moves later segments aside", "[log]") {
   TempDir dir;
   std::vector<Placed> placed;
   std::vector<std::int64_t> bases;

@@ -58,7 +58,7 @@ TEST_CASE("producer: send returns dense offsets per partition", "[producer]") {
   CHECK(read_values(node, "t", 0) == std::vector<std::string>(5, "a"));
 }
 
-TEST_CASE("producer: callbacks report each record's offset; their exceptions are contained", "[producer]") {
+TEST_CASE("producer: callbacks report each record's offset, their exceptions are contained", "[producer]") {
   rill::Node node = rill::Node::in_memory();
   node.create_topic("t");
   rill::Producer producer(node, {.linger = 10s});
@@ -212,7 +212,7 @@ TEST_CASE("producer: an unknown topic is an error naming it", "[producer]") {
   }
 }
 
-TEST_CASE("producer: several threads share one producer; each thread's order holds per partition",
+TEST_CASE("producer: several threads share one producer, each thread's order holds per partition",
           "[producer]") {
   for (const auto linger : {0us, 200us}) {
     INFO("linger " << linger.count() << "us");
