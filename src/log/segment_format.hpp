@@ -74,5 +74,8 @@ static_assert(std::is_trivially_copyable_v<OffsetIndexEntry> &&
 [[nodiscard]] std::string segment_stem(std::int64_t base_offset);
 // The base offset of a "<20 digits>.log" name, or nullopt for any other name.
 [[nodiscard]] std::optional<std::int64_t> parse_segment_log_name(std::string_view name) noexcept;
+// Whether the n bytes at p are all zero: the clean end of a log or index
+// file, whose preallocated space reads as zeros.
+[[nodiscard]] bool all_zero(const std::byte* p, std::size_t n) noexcept;
 
 }  // namespace rill::log

@@ -14,11 +14,11 @@ namespace {
 // zero over a zero still dirties a shared mapping's page, so an open that
 // found nothing to clear writes nothing back (and leaves mtimes alone).
 void zero_range(std::byte* p, std::size_t n) noexcept {
-  static constexpr std::byte kZeros[512] = {};
+  constexpr std::size_t kChunk = 512;
   std::size_t end = n;
   while (end > 0) {
-    const std::size_t chunk = std::min(end, sizeof kZeros);
-    if (std::memcmp(p + end - chunk, kZeros, chunk) != 0) break;
+    const std::size_t chunk = std::min(end, kChunk);
+    if (!all_zero(p + end - chunk, chunk)) break;
     end -= chunk;
   }
   if (end > 0) std::memset(p, 0, end);
@@ -163,10 +163,8 @@ bool Segment::load_indexes() {
   }
   // Clean when nothing but zeros follows the valid entries.
   const bool untouched =
-      std::all_of(index_map_ + valid * sizeof(OffsetIndexEntry), index_map_ + index_bytes_,
-                  [](std::byte b) { return b == std::byte{0}; }) &&
-      std::all_of(time_map_ + valid_time * sizeof(TimeIndexEntry), time_map_ + time_bytes_,
-                  [](std::byte b) { return b == std::byte{0}; });
+      all_zero(index_map_ + valid * sizeof(OffsetIndexEntry), index_bytes_ - valid * sizeof(OffsetIndexEntry)) &&
+      all_zero(time_map_ + valid_time * sizeof(TimeIndexEntry), time_bytes_ - valid_time * sizeof(TimeIndexEntry));
   clear_indexes_from(valid, valid_time);
   return untouched;
 }

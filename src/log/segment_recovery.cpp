@@ -8,8 +8,6 @@
 
 namespace rill::log {
 
-namespace {
-
 bool all_zero(const std::byte* p, std::size_t n) noexcept {
   static constexpr std::byte kZeros[4096] = {};
   while (n > 0) {
@@ -20,8 +18,6 @@ bool all_zero(const std::byte* p, std::size_t n) noexcept {
   }
   return true;
 }
-
-}  // namespace
 
 SegmentScan Segment::recover(bool active, bool verify_all) {
   const bool indexes_clean = load_indexes() && !indexes_reset_;
