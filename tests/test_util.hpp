@@ -1,13 +1,17 @@
 // Shared helpers for rill's tests: the size knob and printed, reproducible seeds.
 #pragma once
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +55,49 @@ ErrorCode error_of(Call&& call) {
   }
   FAIL("expected a rill::Error");
   return ErrorCode::unsupported;
+}
+
+// Ends the calling process at once by SIGKILL, as a crash would: no
+// destructor runs, nothing is closed, synced or flushed.
+[[noreturn]] inline void die_by_sigkill() {
+  ::kill(::getpid(), SIGKILL);
+  ::_exit(4);
+}
+
+// Runs `body` in a forked child process, which must end by calling
+// die_by_sigkill() while its objects are still alive (so the recovery point
+// stays where the last orderly close or sync left it). `body` may write to
+// the file descriptor it is given; returns what it wrote. Fails the test if
+// the child throws, returns or dies otherwise. Fork only while this process
+// runs no other thread of its own (no Node open).
+inline std::string in_killed_child(const std::function<void(int out)>& body) {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    try {
+      body(pipe_fds[1]);
+    } catch (...) {
+      ::_exit(3);
+    }
+    ::_exit(5);  // returned: its objects were destroyed in order, no crash
+  }
+  ::close(pipe_fds[1]);
+  std::string out;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    REQUIRE(n > 0);
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WTERMSIG(status) == SIGKILL);
+  return out;
 }
 
 // A fresh directory under the system's temp directory, removed with

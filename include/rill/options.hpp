@@ -212,6 +212,14 @@ struct ConsumerOptions {
   // group should name the same strategy; the first member's choice wins).
   AssignmentStrategy assignment = AssignmentStrategy::range;
   ConsumerWait wait = ConsumerWait::blocking;
+  // Durable topics: check the checksum of every batch read from a segment
+  // file before its records are returned (Kafka's check.crcs, on by
+  // default). Headers and offset order are checked either way; a failed
+  // check makes poll() throw Error(corrupt) naming the file and the byte,
+  // and the position stays in front of the damaged batch. Turning it off
+  // saves one XXH3 pass over the bytes read (docs/benchmarks.md, log.read).
+  // Memory topics ignore it: their bytes never leave the process.
+  bool check_crcs = true;
   // The consumer's name in Node::metrics() and in Prometheus labels; empty
   // (the default) means "consumer-N", N counting the node's consumers from 1.
   std::string client_id{};

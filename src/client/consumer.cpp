@@ -60,6 +60,7 @@ void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<topic
                                           : topic::PartitionLog::kLatest;
     reader = topic->partitions[static_cast<std::size_t>(tp.partition)]->open_reader(start);
   }
+  reader->check_crcs(options_.check_crcs);  // a handed-over reader follows this consumer's choice
   AssignedPartition ap;
   ap.tp = tp;
   ap.metrics_slot = counters_.attach(tp, topic, reader->position());

@@ -96,16 +96,19 @@ CompactionResult LogCleaner::run() {
 }
 
 std::span<const std::byte> LogCleaner::batches_of(const Segment& segment, bool closed) const {
-  bool damaged = false;
-  const std::span<const std::byte> bytes =
-      segment.read_from(segment.base_offset(), std::numeric_limits<std::size_t>::max(), &damaged);
+  // Checksums too: a copy of a damaged batch would carry a fresh checksum
+  // and hide the damage for good.
+  ReadDamage damage;
+  const std::span<const std::byte> bytes = segment.read_from(
+      segment.base_offset(), std::numeric_limits<std::size_t>::max(), &damage, ChecksumCheck::on);
   // A closed segment's batches run from byte 0 to its committed end; a
-  // shorter walk met a damaged header.
-  if (damaged || (closed && codec::padded_batch_size(bytes.size()) != segment.committed_bytes())) {
+  // shorter walk met damage.
+  if (damage.found() || (closed && codec::padded_batch_size(bytes.size()) != segment.committed_bytes())) {
     throw Error(ErrorCode::corrupt,
-                fmt::format("{}: a batch header is damaged; compaction leaves the segment as it is "
-                            "(reopen the node with repair to cut the log there)",
-                            segment.log_path()));
+                fmt::format("{}: the batch at byte {} is damaged ({}); compaction leaves the segment "
+                            "as it is (rill verify --repair cuts the log there)",
+                            segment.log_path(), damage.found() ? damage.position : bytes.size(),
+                            damage.found() ? damage.reason : "the batches end before the segment does"));
   }
   return bytes;
 }

@@ -250,7 +250,7 @@ void PartitionLog::delete_segment_files(const Segment& segment) {
   }
 }
 
-ReadResult PartitionLog::read(std::int64_t offset, std::size_t max_bytes) const {
+ReadResult PartitionLog::read(std::int64_t offset, std::size_t max_bytes, ChecksumCheck check) const {
   // Loaded first: every offset below it is in the list taken below.
   const std::int64_t end = end_offset();
   for (std::int64_t at = offset;;) {
@@ -259,7 +259,7 @@ ReadResult PartitionLog::read(std::int64_t offset, std::size_t max_bytes) const 
     {
       std::lock_guard<std::mutex> lock(segments_mutex_);
       if (at < segments_.front()->base_offset()) {
-        return ReadResult{ReadStatus::below_start, nullptr, {}};
+        return ReadResult{ReadStatus::below_start, nullptr, {}, {}};
       }
       // The last segment whose base offset is <= at.
       const auto it = std::upper_bound(
@@ -268,16 +268,20 @@ ReadResult PartitionLog::read(std::int64_t offset, std::size_t max_bytes) const 
       segment = *(it - 1);
       if (it != segments_.end()) next_base = (*it)->base_offset();
     }
-    bool damaged = false;
-    const std::span<const std::byte> bytes = segment->read_from(at, max_bytes, &damaged);
-    if (!bytes.empty()) return ReadResult{ReadStatus::ok, std::move(segment), bytes};
+    ReadDamage damage;
+    const std::span<const std::byte> bytes = segment->read_from(at, max_bytes, &damage, check);
+    if (!bytes.empty()) return ReadResult{ReadStatus::ok, std::move(segment), bytes, {}};
+    if (damage.found()) return ReadResult{ReadStatus::corrupt, std::move(segment), {}, damage};
     // Compaction may leave no batch at or after `at` in this segment: the
     // next segment holds the following offsets.
-    if (!damaged && next_base) {
+    if (next_base) {
       at = *next_base;
       continue;
     }
-    return ReadResult{at < end ? ReadStatus::corrupt : ReadStatus::at_end, nullptr, {}};
+    if (at >= end) return ReadResult{ReadStatus::at_end, nullptr, {}, {}};
+    // Committed, yet no batch holds it: the segment's batches end short.
+    const ReadDamage short_end{segment->committed_bytes(), "offsets missing at the end of the segment"};
+    return ReadResult{ReadStatus::corrupt, std::move(segment), {}, short_end};
   }
 }
 

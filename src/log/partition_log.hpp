@@ -16,13 +16,16 @@
 //   retrying the sync could report success over lost data ("fsyncgate").
 // - Open = recovery (partition_recovery.cpp): every segment's indexes are
 //   checked and its tail scanned from its last index entry with checksums
-//   verified. A damaged tail with nothing valid after it is zero-filled (a
-//   torn write); so is a segment that ends short of the next one when all
-//   later segments are empty (a tail lost across a roll; they are removed).
-//   Damage followed by valid data, or a gap in offsets before a segment
+//   verified. Past the recovery point (recovery_point.hpp), a damaged tail
+//   with nothing valid after it is zero-filled (a torn write); so is a
+//   segment that ends short of the next one when all later segments are
+//   empty (a tail lost across a roll; they are removed). Damage below the
+//   recovery point (synced, or closed in order), a log ending before it,
+//   damage followed by valid data, or a gap in offsets before a segment
 //   holding data, is refused with Error(corrupt) unless options.repair,
-//   which keeps "<name>.log.damaged" copies and cuts the log at the damage.
-//   Each repair writes a line through the log hook.
+//   which checks every batch of every segment, keeps "<name>.log.damaged"
+//   copies and cuts the log at the first damage. Each cut writes a line
+//   through the log hook.
 // - Idempotent producers (partition_producer_state.cpp): a batch carrying a
 //   producer id is checked against the producer-state table before it is
 //   written (producer_state.hpp): a resent batch is not written again and
@@ -113,16 +116,20 @@ enum class ReadStatus {
   ok,           // `bytes` holds at least one batch
   below_start,  // the offset was deleted by retention; start_offset() is the earliest
   at_end,       // no record at or after the offset yet
-  corrupt,      // the offset is committed but its batch header is damaged: open
-                // verifies a closed segment only from its last index entry on
+  corrupt,      // the offset is committed but its batch is damaged (a bad header,
+                // a base offset that does not follow the batch before, or, when
+                // checked, a bad checksum): open verifies a closed segment only
+                // from its last index entry on. `damage` says where and why.
 };
 
 // Whole batches from one segment, 8-byte aligned with zero padding between
-// them; walk them with next_batch(). `segment` keeps the mapping alive.
+// them; walk them with next_batch(). `segment` keeps the mapping alive (and
+// names the file of a corrupt read).
 struct ReadResult {
   ReadStatus status = ReadStatus::at_end;
   std::shared_ptr<const Segment> segment;
   std::span<const std::byte> bytes;
+  ReadDamage damage;  // for ReadStatus::corrupt: the damaged batch's byte and the reason
 };
 
 // Takes the first batch off `bytes` (and the padding after it). Returns an
@@ -210,9 +217,13 @@ class PartitionLog {
   std::size_t enforce_retention(std::int64_t now_ms);
 
   // Any thread. Batches from the one holding `offset`, up to about
-  // `max_bytes` (at least one batch), from a single segment. Never blocks on
-  // the writer except for the segment-list mutex; does not copy bytes.
-  [[nodiscard]] ReadResult read(std::int64_t offset, std::size_t max_bytes) const;
+  // `max_bytes` (at least one batch), from a single segment, each checked
+  // as Segment::read_from says (the checksums too with ChecksumCheck::on);
+  // the bytes end in front of the first damaged batch, and a read whose
+  // first batch is damaged is ReadStatus::corrupt. Never blocks on the
+  // writer except for the segment-list mutex; does not copy bytes.
+  [[nodiscard]] ReadResult read(std::int64_t offset, std::size_t max_bytes,
+                                ChecksumCheck check = ChecksumCheck::off) const;
   // Any thread. The first offset of the first batch whose max timestamp is
   // >= timestamp, or nullopt when there is none.
   [[nodiscard]] std::optional<std::int64_t> offset_for_timestamp(std::int64_t timestamp) const;
@@ -256,7 +267,8 @@ class PartitionLog {
   void truncate_torn_tail(const std::vector<std::int64_t>& bases, std::size_t index,
                           const SegmentScan& scan);
   void refuse_or_repair(const std::vector<std::int64_t>& bases, std::size_t index,
-                        const SegmentScan& scan);
+                        const SegmentScan& scan, bool torn_by_restart);
+  void refuse_or_repair_short_end(std::int64_t end);
   void repair_damage(std::size_t index, const SegmentScan& scan);
   void drop_segments_after(const std::vector<std::int64_t>& bases, std::size_t index);
 

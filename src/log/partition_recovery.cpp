@@ -35,7 +35,8 @@ void PartitionLog::recover() {
     recover_segments(bases);
   }
   const std::int64_t end = segments_.back()->next_offset();
-  if (!point || point->boot_id != boot) {
+  if (end < recovery_offset_) refuse_or_repair_short_end(end);
+  if (!point || point->boot_id != boot || end < point->offset) {
     // A new folder, one written before this file existed, or one written
     // before a restart: from now on this boot writes it.
     write_recovery_point(fs_, dir_, {boot, point ? std::min(point->offset, end) : segments_.front()->base_offset()});
@@ -48,14 +49,18 @@ void PartitionLog::recover() {
 }
 
 void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases) {
+  const RecoveryContext context{recovery_offset_, rebooted_};
   for (std::size_t i = 0; i < bases.size(); ++i) {
     const bool last = i + 1 == bases.size();
     // Only the active segment grows to segment_bytes: a compacted one stays small.
     std::shared_ptr<Segment> segment = Segment::open(fs_, dir_, bases[i], segment_config_, last);
     // After a restart, a segment reaching past the recovery point may hold
-    // pages that never reached the disk, damaged anywhere: check every batch.
+    // pages that never reached the disk, damaged anywhere: check every
+    // batch. A repair checks every batch of every segment, so that it finds
+    // the damage a reader met (open checks a closed segment only from its
+    // last index entry on).
     const bool unsynced = rebooted_ && (last || bases[i + 1] > recovery_offset_);
-    const SegmentScan scan = segment->recover(last, unsynced);
+    const SegmentScan scan = segment->recover(last, unsynced || options_.repair);
     segments_.push_back(segment);
     if (scan.indexes_rebuilt) {
       hook_(fmt::format("{}: index entries disagreed with the log; indexes rebuilt from the log",
@@ -65,15 +70,17 @@ void PartitionLog::recover_segments(const std::vector<std::int64_t>& bases) {
     const bool gap = !last && (segment_config_.offsets_may_skip ? scan.next_offset > bases[i + 1]
                                                                : scan.next_offset != bases[i + 1]);
     if (!scan.damaged && !gap) continue;
-    // A torn tail: damage, or a segment ending short of the next one, with
-    // no valid batch after it in this segment or any later one (a tail lost
-    // across a roll leaves the later segments empty).
-    if (!scan.valid_batch_after && (last || later_segments_empty(bases, i))) {
+    // Damage, or a segment ending short of the next one. Valid data after
+    // it: a valid batch later in this segment, or any later segment that
+    // is not empty (a tail lost across a roll leaves the later ones empty).
+    const bool valid_after = scan.valid_batch_after || (!last && !later_segments_empty(bases, i));
+    const DamageVerdict verdict = judge_damage(context, scan.next_offset, valid_after);
+    if (verdict == DamageVerdict::cut_torn_tail && !valid_after) {
       truncate_torn_tail(bases, i, scan);
       if (last) continue;
       return;
     }
-    refuse_or_repair(bases, i, scan);
+    refuse_or_repair(bases, i, scan, verdict == DamageVerdict::cut_torn_tail);
     return;
   }
 }
@@ -109,20 +116,27 @@ void PartitionLog::truncate_torn_tail(const std::vector<std::int64_t>& bases, st
 }
 
 void PartitionLog::refuse_or_repair(const std::vector<std::int64_t>& bases, std::size_t index,
-                                    const SegmentScan& scan) {
+                                    const SegmentScan& scan, bool torn_by_restart) {
   const Segment& segment = *segments_[index];
   const std::string what =
       scan.damaged
-          ? fmt::format("byte {}: {}, followed by valid data", scan.damage_position, scan.reason)
+          ? fmt::format("byte {}: {}", scan.damage_position, scan.reason)
           : fmt::format("byte {}: the segment ends at offset {} but the next one starts at {}",
                         scan.end_position, scan.next_offset, bases[index + 1]);
-  // After a restart, damage past the recovery point is a tail the restart
-  // tore (unsynced pages reach the disk in any order): cut it as a repair does.
-  const bool torn_by_restart = rebooted_ && scan.next_offset >= recovery_offset_;
   if (!options_.repair && !torn_by_restart) {
+    // Synced (or closed in order) below the recovery point: acknowledged
+    // records, so damage there is never cut as a torn tail.
+    if (scan.next_offset < recovery_offset_) {
+      throw Error(ErrorCode::corrupt,
+                  fmt::format("{}: damaged at {}, where offsets from {} on were synced or closed in "
+                              "order (the recovery point is at offset {}): nothing was cut; open with "
+                              "repair (rill verify --repair) to keep a copy and cut the log there",
+                              segment.log_path(), what, scan.next_offset, recovery_offset_));
+    }
     throw Error(ErrorCode::corrupt,
-                fmt::format("{}: damaged in the middle of the log at {}; open with repair to "
-                            "keep a copy and cut the log there",
+                fmt::format("{}: damaged in the middle of the log at {}, followed by valid data: "
+                            "nothing was cut; open with repair (rill verify --repair) to keep a "
+                            "copy and cut the log there",
                             segment.log_path(), what));
   }
   if (torn_by_restart) {
@@ -133,6 +147,20 @@ void PartitionLog::refuse_or_repair(const std::vector<std::int64_t>& bases, std:
   repair_damage(index, scan);
   drop_segments_after(bases, index);
   fs_.sync_directory(dir_);
+}
+
+void PartitionLog::refuse_or_repair_short_end(std::int64_t end) {
+  const std::string& file = segments_.back()->log_path();
+  if (!options_.repair) {
+    throw Error(ErrorCode::corrupt,
+                fmt::format("{}: the log ends at offset {}, but offsets below {} were synced or closed "
+                            "in order (the recovery point): records are missing; open with repair "
+                            "(rill verify --repair) to accept the log as it is",
+                            file, end, recovery_offset_));
+  }
+  hook_(fmt::format("{}: repaired: the log ends at offset {}, short of the recovery point at {}; "
+                    "the recovery point is lowered to the end",
+                    file, end, recovery_offset_));
 }
 
 void PartitionLog::repair_damage(std::size_t index, const SegmentScan& scan) {

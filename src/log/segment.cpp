@@ -243,32 +243,82 @@ const std::byte* Segment::header_at(std::size_t position, std::size_t committed)
 }
 
 std::span<const std::byte> Segment::read_from(std::int64_t offset, std::size_t max_bytes,
-                                              bool* damaged) const noexcept {
+                                              ReadDamage* damage, ChecksumCheck check) const noexcept {
   // acquire: pairs with the release in publish(); bytes below are complete.
   const std::size_t committed = committed_position_.load(std::memory_order_acquire);
-  if (damaged != nullptr) *damaged = false;
+  if (damage != nullptr) *damage = {};
   if (offset < base_offset_) return {};
-  std::size_t position = index_lookup(offset, committed);
-  const std::byte* p = nullptr;
-  while (position < committed && (p = header_at(position, committed)) != nullptr) {
-    const CommittedHeader header = committed_header(p);
-    if (header.last >= offset) break;
-    position += codec::padded_batch_size(header.length);
-  }
-  if (position >= committed) return {};
-  if (p == nullptr) {
-    if (damaged != nullptr) *damaged = true;
-    return {};
-  }
-  const std::size_t start = position;
-  std::size_t end = start;  // end of the last whole batch taken (no padding)
-  while (position < committed && (p = header_at(position, committed)) != nullptr) {
-    const std::size_t length = committed_header(p).length;
-    if (end != start && position + length - start > max_bytes) break;
+  const IndexHit hit = index_lookup(offset, committed);
+  std::size_t position = hit.position;
+  // The offset the batch at `position` must start with: index entries were
+  // checked against the log at open or written with their batch.
+  std::int64_t expected = hit.offset;
+  std::size_t start = committed;  // of the first batch returned
+  std::size_t end = committed;    // of the last whole batch returned (no padding)
+  const char* reason = nullptr;
+  std::int64_t next_whole = -1;  // base offset of the first whole batch after the damage
+  while (position < committed) {
+    const std::span<const std::byte> rest{log_map_ + position, committed - position};
+    const bool returned = start != committed;  // the batch holding `offset` was found
+    // Older bytes of a closed segment were not re-verified at open: every
+    // header passed is checked, so a bad length never leads the walk off.
+    const codec::ParsedBatch parsed = codec::parse_batch(rest, false);
+    if (parsed.status != codec::DecodeStatus::ok) {
+      reason = parsed.status == codec::DecodeStatus::incomplete ? "the batch runs past the committed bytes"
+                                                                : parsed.error.reason;
+    } else if (parsed.batch.base_offset() != expected &&
+               !(config_.offsets_may_skip && parsed.batch.base_offset() > expected)) {
+      reason = "base offset does not follow the previous batch";
+    }
+    if (reason != nullptr) {
+      // Damage before the offset asked for (a deliberate seek past it):
+      // the walk goes on at the next whole batch, if that one does not
+      // start after the offset (which would then lie in the damaged bytes).
+      const std::optional<WholeBatch> next =
+          returned ? std::nullopt : find_whole_batch(position + codec::kBatchAlignment, committed, expected);
+      if (next && next->base_offset <= offset) {
+        reason = nullptr;
+        position = next->position;
+        expected = next->base_offset;
+        continue;
+      }
+      if (next) next_whole = next->base_offset;
+      break;
+    }
+    const codec::BatchView& batch = parsed.batch;
+    const std::size_t length = batch.size_bytes();
+    if (!returned && batch.last_offset() < offset) {  // before the offset asked for
+      expected = batch.next_offset();
+      position += codec::padded_batch_size(length);
+      continue;
+    }
+    if (returned && position + length - start > max_bytes) break;
+    if (check == ChecksumCheck::on && codec::compute_checksum(rest.first(length)) != batch.checksum()) {
+      reason = "checksum mismatch";
+      break;
+    }
+    if (!returned) start = position;
     end = position + length;
+    expected = batch.next_offset();
     position += codec::padded_batch_size(length);
   }
+  if (reason != nullptr && damage != nullptr) *damage = {position, reason, next_whole};
+  if (start == committed) return {};
   return {log_map_ + start, end - start};
+}
+
+std::optional<Segment::WholeBatch> Segment::find_whole_batch(std::size_t from, std::size_t limit,
+                                                             std::int64_t above) const noexcept {
+  for (std::size_t position = codec::padded_batch_size(from); position + codec::kBatchHeaderSize <= limit;
+       position += codec::kBatchAlignment) {
+    // Cheap filter before the full parse: the magic byte.
+    if (log_map_[position + offsetof(codec::BatchHeader, magic)] != std::byte{codec::kBatchMagic}) continue;
+    const auto parsed = codec::parse_batch({log_map_ + position, limit - position}, true);
+    if (parsed.status == codec::DecodeStatus::ok && parsed.batch.base_offset() > above) {
+      return WholeBatch{position, parsed.batch.base_offset()};
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<std::int64_t> Segment::offset_for_timestamp(std::int64_t timestamp) const noexcept {

@@ -66,6 +66,20 @@ struct SegmentScan {
 
 enum class SegmentAppend { ok, full };
 
+// Whether a read checks the checksum of each batch it returns (Kafka's
+// check.crcs). Headers and offset order are checked either way.
+enum class ChecksumCheck { off, on };
+
+// Where and why a read stopped in front of a damaged batch (Segment::read_from).
+struct ReadDamage {
+  std::size_t position = 0;      // byte of the log file where the batch starts
+  const char* reason = nullptr;  // nullptr: the read met no damage
+  // When the damaged batch holds the offset asked for: the base offset of
+  // the first whole batch after it (a seek there reads on), or -1 if none.
+  std::int64_t next_whole_offset = -1;
+  [[nodiscard]] bool found() const noexcept { return reason != nullptr; }
+};
+
 class Segment {
  public:
   // Creates the three files of a new segment (replacing leftovers with the
@@ -120,11 +134,19 @@ class Segment {
   // at most `max_bytes` of them but at least one; empty when `offset` is not
   // committed in this segment. Batches inside are 8-byte aligned with zero
   // padding between them (walk them with next_batch in partition_log.hpp).
-  // When empty, `*damaged` (if given) says whether a damaged header stopped
-  // the walk; otherwise every committed batch ends before `offset` (past
-  // the end, or a gap compaction left after the last batch).
+  // The walk from the nearest index entry checks every header it passes and
+  // that each batch starts where the one before it ended (above it only in
+  // a compacted segment); with ChecksumCheck::on it also checks the checksum
+  // of every batch it returns. It stops in front of the first batch that
+  // fails, and says where and why in `*damage` (if given): then the bytes
+  // end before that batch, and are empty when it is the one holding
+  // `offset`; damage before the batch holding `offset` (a seek past it) is
+  // passed over to the next whole batch when that one does not start after
+  // `offset`. Empty without damage: every committed batch ends before
+  // `offset` (past the end, or a gap compaction left after the last batch).
   [[nodiscard]] std::span<const std::byte> read_from(std::int64_t offset, std::size_t max_bytes,
-                                                     bool* damaged = nullptr) const noexcept;
+                                                     ReadDamage* damage = nullptr,
+                                                     ChecksumCheck check = ChecksumCheck::off) const noexcept;
   // Readers. The base offset of the first committed batch whose
   // max_timestamp >= timestamp, or nullopt.
   [[nodiscard]] std::optional<std::int64_t> offset_for_timestamp(std::int64_t timestamp) const noexcept;
@@ -141,6 +163,11 @@ class Segment {
   }
   [[nodiscard]] std::int64_t base_offset() const noexcept { return base_offset_; }
   [[nodiscard]] const std::string& log_path() const noexcept { return log_file_.path; }
+  // Readers: the byte of the log file that `p`, a pointer into bytes this
+  // segment returned, stands at.
+  [[nodiscard]] std::size_t position_of(const std::byte* p) const noexcept {
+    return static_cast<std::size_t>(p - log_map_);
+  }
   [[nodiscard]] const std::string& dir() const noexcept { return dir_; }
 
   // Recovery (segment_recovery.cpp), before any reader exists. Checks the
@@ -183,8 +210,14 @@ class Segment {
   [[nodiscard]] TimeIndexEntry time_entry(std::size_t i) const noexcept;
   void append_offset_entry(std::uint32_t relative, std::uint32_t position) noexcept;
   void append_time_entry(std::int64_t timestamp, std::uint32_t relative) noexcept;
-  // Readers: position of the last indexed batch with base <= offset (0 if none).
-  [[nodiscard]] std::size_t index_lookup(std::int64_t offset, std::size_t committed) const noexcept;
+  // Readers: position of the last indexed batch with base <= offset (0 if
+  // none), and that batch's base offset (base_offset_ for position 0). A
+  // position at or past `committed` comes back as `committed`.
+  struct IndexHit {
+    std::size_t position;
+    std::int64_t offset;
+  };
+  [[nodiscard]] IndexHit index_lookup(std::int64_t offset, std::size_t committed) const noexcept;
   [[nodiscard]] std::size_t time_lookup(std::int64_t timestamp, std::size_t committed) const noexcept;
   // Recovery: counts entries, keeps the prefix consistent with the log.
   // Returns false when any entry had to be dropped.
@@ -194,6 +227,14 @@ class Segment {
   void clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept;
   [[nodiscard]] SegmentScan scan_from(std::size_t position, std::int64_t offset, bool active);
   [[nodiscard]] bool valid_batch_at_or_after(std::size_t position) const noexcept;
+  // The first aligned position at or after `from` where a whole batch (its
+  // checksum checked) with a base offset above `above` ends before `limit`.
+  struct WholeBatch {
+    std::size_t position;
+    std::int64_t base_offset;
+  };
+  [[nodiscard]] std::optional<WholeBatch> find_whole_batch(std::size_t from, std::size_t limit,
+                                                           std::int64_t above) const noexcept;
   // Recovery: whether every batch before the last offset-index entry is
   // whole, checksummed and in offset order, ending exactly at that entry.
   [[nodiscard]] bool indexed_batches_intact(bool active) const noexcept;

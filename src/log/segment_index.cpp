@@ -60,7 +60,7 @@ void Segment::append_time_entry(std::int64_t timestamp, std::uint32_t relative) 
   time_entries_.store(n + 1, std::memory_order_release);
 }
 
-std::size_t Segment::index_lookup(std::int64_t offset, std::size_t committed) const noexcept {
+Segment::IndexHit Segment::index_lookup(std::int64_t offset, std::size_t committed) const noexcept {
   // acquire: pairs with the release in append_offset_entry.
   const std::size_t n = offset_entries_.load(std::memory_order_acquire);
   // Binary search for the last entry with base offset <= offset.
@@ -73,10 +73,11 @@ std::size_t Segment::index_lookup(std::int64_t offset, std::size_t committed) co
       high = mid;
     }
   }
-  if (low == 0) return 0;
-  const std::size_t position = offset_entry(low - 1).position;
+  if (low == 0) return {0, base_offset_};
+  const OffsetIndexEntry e = offset_entry(low - 1);
   // An entry may point at a batch not committed yet: then so is `offset`.
-  return position < committed ? position : committed;
+  if (e.position >= committed) return {committed, base_offset_ + e.relative_offset};
+  return {e.position, base_offset_ + e.relative_offset};
 }
 
 std::size_t Segment::time_lookup(std::int64_t timestamp, std::size_t committed) const noexcept {
@@ -94,7 +95,7 @@ std::size_t Segment::time_lookup(std::int64_t timestamp, std::size_t committed) 
     }
   }
   if (low == 0) return 0;
-  return index_lookup(base_offset_ + time_entry(low - 1).relative_offset, committed);
+  return index_lookup(base_offset_ + time_entry(low - 1).relative_offset, committed).position;
 }
 
 void Segment::clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept {

@@ -2,6 +2,7 @@
 // checked against it and rebuilt from it.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "codec/batch_reader.hpp"
 #include "log/segment.hpp"
@@ -121,16 +122,7 @@ bool Segment::indexed_batches_intact(bool active) const noexcept {
 }
 
 bool Segment::valid_batch_at_or_after(std::size_t position) const noexcept {
-  position = codec::padded_batch_size(position);
-  for (; position + codec::kBatchHeaderSize <= log_bytes_; position += codec::kBatchAlignment) {
-    // Cheap filter before the full parse: the magic byte.
-    if (log_map_[position + offsetof(codec::BatchHeader, magic)] != std::byte{codec::kBatchMagic}) {
-      continue;
-    }
-    const auto parsed = codec::parse_batch({log_map_ + position, log_bytes_ - position}, true);
-    if (parsed.status == codec::DecodeStatus::ok) return true;
-  }
-  return false;
+  return find_whole_batch(position, log_bytes_, std::numeric_limits<std::int64_t>::min()).has_value();
 }
 
 std::size_t Segment::discard_tail() {

@@ -24,9 +24,16 @@ std::int64_t wall_clock_ms() noexcept {
 }
 
 // What a reader reports when it stops in front of damaged storage.
-std::string damaged_at(std::int64_t offset) {
-  return "the batch holding offset " + std::to_string(offset) +
-         " has a damaged header (reopen the node with repair to cut the log there)";
+std::string damaged_at(const std::string& file, const log::ReadDamage& damage, std::int64_t offset) {
+  std::string next;
+  if (damage.next_whole_offset >= 0) {
+    next = fmt::format("; the next whole batch starts at offset {} (a seek there reads on)",
+                       damage.next_whole_offset);
+  }
+  return fmt::format("{}: the batch at byte {} is damaged ({}); the position stays at offset {}{} "
+                     "(rill verify names the damage; rill verify --repair cuts the log there, "
+                     "keeping a copy)",
+                     file, damage.position, damage.reason, offset, next);
 }
 
 // One cursor on a durable partition, owned by one consumer thread. Batches
@@ -44,11 +51,13 @@ class DurableReader final : public PartitionReader {
     lost = 0;
     for (;;) {
       if (chunk_.empty() && !refill(lost_from, lost)) return false;
+      // The log checked these batches (headers, offset order, checksums
+      // when asked); a header failing here would be a defect, reported alike.
+      const std::byte* at = chunk_.data();
       out = log::next_batch(chunk_);
       if (!out.valid()) {
-        // A header that fails its checks (magic, length, counts): stay in
-        // front of it and say so; damage() turns this into an error.
-        damage_ = damaged_at(position_);
+        damage_ = damaged_at(held_.back()->log_path(),
+                             log::ReadDamage{held_.back()->position_of(at), "bad batch header"}, position_);
         chunk_ = {};
         return false;
       }
@@ -66,6 +75,7 @@ class DurableReader final : public PartitionReader {
   }
 
   bool has_data() const noexcept override { return log_.end_offset() > position_; }  // acquire inside
+  void check_crcs(bool on) noexcept override { check_ = on ? log::ChecksumCheck::on : log::ChecksumCheck::off; }
   std::int64_t position() const noexcept override { return position_; }
   std::string damage() const override { return damage_; }
 
@@ -86,19 +96,19 @@ class DurableReader final : public PartitionReader {
   bool refill(std::int64_t& lost_from, std::int64_t& lost) noexcept {
     try {
       if (position_ >= log_.end_offset()) return false;
-      log::ReadResult r = log_.read(position_, kReadChunkBytes);
+      log::ReadResult r = log_.read(position_, kReadChunkBytes, check_);
       if (r.status == log::ReadStatus::below_start) {
         const std::int64_t start = log_.start_offset();
         lost_from = position_;
         lost += start - position_;
         position_ = start;
-        r = log_.read(position_, kReadChunkBytes);
+        r = log_.read(position_, kReadChunkBytes, check_);
       }
-      // at_end: nothing yet. corrupt: a damaged header below the end in a
-      // closed segment; the reader stays in front of it (never skips it) and
-      // says so through damage(), which the consumer turns into an error.
+      // at_end: nothing yet. corrupt: a damaged batch below the end; the
+      // reader stays in front of it (never skips it) and says so through
+      // damage(), which the consumer turns into an error.
       if (r.status == log::ReadStatus::corrupt) {
-        damage_ = damaged_at(position_);
+        damage_ = damaged_at(r.segment->log_path(), r.damage, position_);
         return false;
       }
       damage_.clear();
@@ -117,6 +127,7 @@ class DurableReader final : public PartitionReader {
   std::span<const std::byte> chunk_{};  // batches after the one handed out last
   std::vector<std::shared_ptr<const log::Segment>> held_;
   std::string damage_;  // set while the reader stands in front of damage
+  log::ChecksumCheck check_ = log::ChecksumCheck::on;  // Kafka's check.crcs default
 };
 
 }  // namespace

@@ -71,6 +71,10 @@ class PartitionReader {
   // Why the last next_batch() stopped in front of damaged storage (names the
   // file, offset and reason), or empty. The reader never moves past damage.
   [[nodiscard]] virtual std::string damage() const { return {}; }
+  // Whether batches read from storage have their checksums checked (on
+  // unless turned off; ConsumerOptions::check_crcs). Memory storage holds
+  // no bytes that left the process and ignores it.
+  virtual void check_crcs(bool /*on*/) noexcept {}
 };
 
 class PartitionLog {

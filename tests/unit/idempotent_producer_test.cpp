@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -203,17 +204,29 @@ TEST_CASE("idempotent producer: a restarted producer continues, and next_sequenc
   TempDir dir;
   constexpr int kRecords = 60;
   std::map<std::int32_t, std::vector<int>> sent;  // partition -> record numbers, in order
-  {
+  // A producer process that dies after its last send: nothing is closed,
+  // so the last batches lie past the recovery point and may be torn. It
+  // reports each record's partition and sequence, one line each.
+  const std::string reported = rill::test::in_killed_child([&](int out) {
     rill::Node node = rill::Node::open(dir.path);
     node.create_topic("t", durable(2));
     rill::Producer producer(node, {.idempotence_id = "restart"});
     for (int i = 0; i < kRecords; ++i) {
       const rill::RecordMetadata md =
           producer.send("t", {.key = "k" + std::to_string(i % 5), .value = std::to_string(i)}).get();
-      CHECK(md.sequence == static_cast<std::int64_t>(sent[md.partition].size()));
-      sent[md.partition].push_back(i);
+      const std::string line = std::to_string(md.partition) + " " + std::to_string(md.sequence) + "\n";
+      if (::write(out, line.data(), line.size()) != static_cast<ssize_t>(line.size())) throw 1;
     }
+    rill::test::die_by_sigkill();
+  });
+  std::istringstream lines(reported);
+  int partition = 0;
+  std::int64_t sequence = 0;
+  for (int i = 0; lines >> partition >> sequence; ++i) {
+    CHECK(sequence == static_cast<std::int64_t>(sent[partition].size()));
+    sent[partition].push_back(i);
   }
+  REQUIRE(sent[0].size() + sent[1].size() == kRecords);
   REQUIRE(sent.size() == 2);
   const bool torn = GENERATE(false, true);
   if (torn) {

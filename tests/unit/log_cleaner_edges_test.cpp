@@ -200,7 +200,7 @@ TEST_CASE("log cleaner edges: damage in a closed segment refuses the pass and ch
   std::string expected;
   SECTION("a batch length too small to be a batch") {
     poke(path, second_batch + offsetof(rill::codec::BatchHeader, batch_length), Bytes{std::byte{9}, {}, {}, {}});
-    expected = "a batch header is damaged";
+    expected = "is damaged (batch length too small)";
   }
   SECTION("a flipped record byte: the checksum does not match") {
     poke(path, second_batch + rill::codec::kBatchHeaderSize + 3,
