@@ -135,14 +135,27 @@ TEST_CASE("verify checks every partition and fails on damage", "[cli]") {
                   "verdict: ok\n");
 
   flip_byte(first_segment(scratch, "metrics-0"), 70);  // the first of two batches
+  const auto before = directory_bytes(scratch.data());
   const Outcome damaged = run_cli(scratch, {"--dir", scratch.data(), "verify"});
   INFO("stdout: " << damaged.out << "stderr: " << damaged.err);
   CHECK(damaged.status == 1);
-  CHECK(damaged.err.find("error (corrupt)") != std::string::npos);
+  CHECK(damaged.err.empty());
   CHECK(damaged.out == "metrics-0: DAMAGED, 1 problem(s)\n"
-                       "  00000000000000000000.log: checksum mismatch in the batch at position 0\n"
+                       "  00000000000000000000.log: checksum mismatch in the batch at position 0: offsets "
+                       "from 0 on were synced or closed in order (the recovery point is at offset 3): an "
+                       "open refuses it, or a reader stops in front of it with Error(corrupt); nothing is "
+                       "cut without rill verify --repair\n"
                        "metrics-1: ok, 1 segment(s), 0 batch(es), 0 record(s)\n"
-                       "verdict: DAMAGED (recovery refused to open the node)\n");
+                       "verdict: DAMAGED\n");
+  CHECK(directory_bytes(scratch.data()) == before);  // verify changed no byte of any file
+  // An open refuses the damaged log: nothing was cut (the lock file
+  // outside the partition names the last opener).
+  const fs::path partition = fs::path(scratch.data()) / "metrics-0";
+  const auto partition_before = directory_bytes(partition);
+  const Outcome consume = run_cli(scratch, {"--dir", scratch.data(), "consume", "metrics", "--from-beginning"});
+  CHECK(consume.status == 1);
+  CHECK(consume.err.find("error (corrupt)") != std::string::npos);
+  CHECK(directory_bytes(partition) == partition_before);
 
   // --repair lets recovery cut the log at the damage and keep a copy.
   const Outcome repaired = run_cli(scratch, {"--dir", scratch.data(), "verify", "--repair"});

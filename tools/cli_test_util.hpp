@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,19 @@ inline void flip_byte(const fs::path& file, std::streamoff position) {
   f.get(c);
   f.seekp(position);
   f.put(static_cast<char>(c ^ 0x5a));
+}
+
+// Every regular file below `dir` (relative path -> content): two calls
+// compare equal when no byte of any file changed.
+inline std::map<std::string, std::string> directory_bytes(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    files[fs::relative(entry.path(), dir).string()] =
+        std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  return files;
 }
 
 }  // namespace rill::cli::test

@@ -49,14 +49,18 @@ const std::vector<Command>& command_table() {
         "says otherwise; without --follow it stops at the end of the data."},
        run_consume},
       {{"dump", {"SEGMENT_FILE"}, {},
-        "Lists the batches of a segment file and whether each checksum holds.\n"
-        "Ends with a verdict line. Exits with 1 if the segment is damaged. A relative\n"
+        "Lists the batches of a segment file and whether each checksum holds, then every\n"
+        "problem (bad header, checksum, offset order, non-zero padding or zero fill). Read-only.\n"
+        "Ends with a verdict line. Exits with 1 on any problem. A relative\n"
         "path is looked up in the data directory when it is not found as given."},
        run_dump},
       {{"verify", {},
-        {{"--repair", "", "let recovery cut a damaged log (it keeps a .damaged copy)", false}},
-        "Checks the checksum of every batch of every partition.\n"
-        "Opens the node first (running recovery). Prints a line per partition; exits with 1 on damage."},
+        {{"--repair", "", "first open the node with repair: recovery checks every batch and cuts the log at "
+                          "the first damage (it keeps a .damaged copy)", false}},
+        "Checks every batch of every partition: header, checksum, offset order, zero padding\n"
+        "and the zero fill after the data, and says what an open would do about each problem\n"
+        "(refuse it, or cut it as a torn tail). Changes no byte and opens nothing for writing,\n"
+        "unless --repair. Prints a line per partition; exits with 1 on any problem."},
        run_verify},
       {{"groups list", {}, {},
         "Prints the id of every consumer group, one per line, sorted.\n"

@@ -42,6 +42,9 @@ struct Command {
 // Only `create_if_missing` commands create a missing directory; `repair` is
 // NodeOptions::repair.
 [[nodiscard]] Node open_node(const GlobalOptions& global, bool create_if_missing, bool repair = false);
+// --dir, checked: a directory (or missing, when `may_be_missing`). Throws
+// UsageError otherwise.
+const std::filesystem::path& data_dir(const GlobalOptions& global, bool may_be_missing);
 
 [[nodiscard]] int run_topics_create(const GlobalOptions& global, const ParsedCommand& args);
 [[nodiscard]] int run_topics_list(const GlobalOptions& global, const ParsedCommand& args);

@@ -1,4 +1,5 @@
-// rill dump SEGMENT_FILE and rill verify.
+// rill dump SEGMENT_FILE and rill verify: read-only unless --repair (the
+// library's inspection, log/partition_inspection.hpp).
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -8,10 +9,10 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "log/partition_inspection.hpp"
 #include "log/segment_format.hpp"
 #include "progress.hpp"
 #include "rill/error.hpp"
-#include "segment_scan.hpp"
 
 namespace rill::cli {
 
@@ -56,75 +57,78 @@ struct PartitionFolder {
 };
 
 // "verify: orders-1 (partition 2 of 4), segment 1 of 3, checking 42%"
-ScanProgress verify_progress(ProgressLine& line, const PartitionFolder& p, std::size_t index, std::size_t count,
-                             std::size_t segment, std::size_t segments) {
+log::InspectProgress verify_progress(ProgressLine& line, const PartitionFolder& p, std::size_t index,
+                                     std::size_t count, const std::pair<std::size_t, std::size_t>& segment) {
   if (!line.enabled()) return {};
-  return [&line, &p, index, count, segment, segments](std::string_view phase, std::size_t done,
-                                                      std::size_t total) {
+  return [&line, &p, index, count, &segment](std::string_view phase, std::size_t done, std::size_t total) {
     if (!line.due()) return;
     line.update(fmt::format("verify: {} (partition {} of {}), segment {} of {}, {} {}%", p.label, index + 1,
-                            count, segment + 1, segments, phase, total == 0 ? 100 : done * 100 / total));
+                            count, segment.first + 1, segment.second, phase,
+                            total == 0 ? 100 : done * 100 / total));
   };
 }
 
-// Checks one partition; prints its line and returns false on damage.
+// Checks one partition; prints its line and returns false on any problem.
 bool verify_partition(const PartitionFolder& p, std::size_t index, std::size_t count, ProgressLine& line) {
-  const std::vector<std::filesystem::path> files = segment_files(p.folder);
-  const std::string& label = p.label;
-  std::size_t batches = 0;
-  std::uint64_t records = 0;
-  std::vector<std::string> damage;
-  for (std::size_t f = 0; f < files.size(); ++f) {
-    const std::filesystem::path& file = files[f];
-    const SegmentScan scan = scan_segment_file(file, verify_progress(line, p, index, count, f, files.size()));
-    batches += scan.batches.size();
-    records += scan.record_count();
-    for (const std::string& problem : scan.damage) {
-      damage.push_back(fmt::format("{}: {}", file.filename().string(), problem));
-    }
-  }
+  std::pair<std::size_t, std::size_t> segment{0, 0};  // which of how many, for the progress line
+  const log::PartitionInspection inspection =
+      log::inspect_partition(p.folder.string(), verify_progress(line, p, index, count, segment),
+                             [&segment](std::size_t i, std::size_t n) { segment = {i, n}; });
   line.clear();  // the result line starts clean on a shared terminal
-  if (damage.empty()) {
-    fmt::print("{}: ok, {} segment(s), {} batch(es), {} record(s)\n", label, files.size(), batches,
-               records);
+  if (!inspection.damaged()) {
+    std::size_t batches = 0;
+    std::uint64_t records = 0;
+    for (const log::SegmentInspection& s : inspection.segments) {
+      batches += s.batches.size();
+      records += s.record_count();
+    }
+    fmt::print("{}: ok, {} segment(s), {} batch(es), {} record(s)\n", p.label, inspection.segments.size(),
+               batches, records);
     return true;
   }
-  fmt::print("{}: DAMAGED, {} problem(s)\n", label, damage.size());
-  for (const std::string& problem : damage) fmt::print("  {}\n", problem);
+  fmt::print("{}: DAMAGED, {} problem(s)\n", p.label, inspection.problem_count());
+  auto print = [](const std::string& file, const log::SegmentProblem& problem) {
+    fmt::print("  {}: {}: {}\n", file, problem.what, problem.consequence);
+  };
+  for (const log::SegmentInspection& s : inspection.segments) {
+    const std::string file = std::filesystem::path(s.path).filename().string();
+    for (const log::SegmentProblem& problem : s.problems) print(file, problem);
+  }
+  for (const log::SegmentProblem& problem : inspection.problems) print(p.label, problem);
   return false;
 }
 
 // A large file takes a while to read and check: say how far on a terminal.
-SegmentScan scan_with_progress(const std::filesystem::path& file) {
+log::SegmentInspection inspect_with_progress(const std::filesystem::path& file) {
   ProgressLine line = ProgressLine::for_stderr();
-  ScanProgress progress;
+  log::InspectProgress progress;
   if (line.enabled()) {
     progress = [&line, name = file.filename().string()](std::string_view phase, std::size_t done,
                                                         std::size_t total) {
       if (line.due()) line.update(fmt::format("dump: {} {} {}%", name, phase, total == 0 ? 100 : done * 100 / total));
     };
   }
-  return scan_segment_file(file, progress);  // the line is cleared before the batches are printed
+  return log::inspect_segment_file(file.string(), progress);  // the line is cleared before the batches are printed
 }
 
 }  // namespace
 
 int run_dump(const GlobalOptions& global, const ParsedCommand& args) {
   const std::filesystem::path file = locate_segment(global, args.positionals[0]);
-  const SegmentScan scan = scan_with_progress(file);
+  const log::SegmentInspection scan = inspect_with_progress(file);
   fmt::print("segment {}: {} bytes", file.filename().string(), scan.file_bytes);
   if (scan.name_base_offset) fmt::print(", base offset {}", *scan.name_base_offset);
   fmt::print("\n");
-  for (const BatchSummary& b : scan.batches) {
+  for (const log::BatchSummary& b : scan.batches) {
     fmt::print(
         "position {} bytes {} offsets {}..{} count {} first_timestamp {} max_timestamp {} "
         "checksum {}\n",
         b.position, b.size_bytes, b.base_offset, b.last_offset, b.record_count, b.first_timestamp,
         b.max_timestamp, b.checksum_ok ? "ok" : "BAD");
   }
-  for (const std::string& problem : scan.damage) fmt::print("damage: {}\n", problem);
-  if (scan.damaged()) {
-    fmt::print("verdict: DAMAGED ({} problem(s), {} batch(es) read)\n", scan.damage.size(),
+  for (const log::SegmentProblem& problem : scan.problems) fmt::print("damage: {}\n", problem.what);
+  if (!scan.problems.empty()) {
+    fmt::print("verdict: DAMAGED ({} problem(s), {} batch(es) read)\n", scan.problems.size(),
                scan.batches.size());
     return kExitFailure;
   }
@@ -135,14 +139,11 @@ int run_dump(const GlobalOptions& global, const ParsedCommand& args) {
 
 namespace {
 
-// The partition folders found on disk, sorted (when recovery refused to open
-// the node, so that the damage is still located). `internal_only` keeps the
-// folders of internal topics ("__" names, such as the committed offsets),
-// which the catalog does not list.
-std::vector<PartitionFolder> folders_on_disk(const std::filesystem::path& dir, bool internal_only) {
+// The partition folders found on disk ("<topic>-<partition>", those of
+// internal topics such as the committed offsets too), sorted.
+std::vector<PartitionFolder> folders_on_disk(const std::filesystem::path& dir) {
   std::vector<PartitionFolder> folders;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (internal_only && entry.path().filename().string().rfind("__", 0) != 0) continue;
     if (entry.is_directory() && !segment_files(entry.path()).empty()) {
       folders.push_back({entry.path(), entry.path().filename().string()});
     }
@@ -164,27 +165,14 @@ bool verify_all(const std::vector<PartitionFolder>& folders) {
 }  // namespace
 
 int run_verify(const GlobalOptions& global, const ParsedCommand& args) {
-  std::optional<Node> node;
-  try {
-    node.emplace(open_node(global, false, args.has("--repair")));
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::corrupt) throw;
-    fmt::print(stderr, "rill: error (corrupt): {}\n(rill verify --repair does that)\n", e.what());
-    (void)verify_all(folders_on_disk(*global.dir, false));
-    fmt::print("verdict: DAMAGED (recovery refused to open the node)\n");
-    return kExitFailure;
+  if (args.has("--repair")) {
+    // The one writing form: recovery with repair checks every batch and
+    // cuts the log at the first damage, keeping .damaged copies.
+    (void)open_node(global, false, true);
   }
-  std::vector<PartitionFolder> folders;
-  for (const std::string& name : node->list_topics()) {
-    const TopicDescription description = node->describe_topic(name);
-    if (description.options.storage != StorageKind::durable) continue;
-    for (const PartitionInfo& p : description.partitions) {
-      const std::string label = fmt::format("{}-{}", name, p.partition);
-      folders.push_back({node->directory() / label, label});
-    }
-  }
-  for (PartitionFolder& internal : folders_on_disk(node->directory(), true)) folders.push_back(std::move(internal));
-  const bool all_ok = verify_all(folders);
+  // Read-only from here: every partition folder on disk, the internal ones
+  // (such as the committed offsets) included.
+  const bool all_ok = verify_all(folders_on_disk(data_dir(global, false)));
   fmt::print("verdict: {}\n", all_ok ? "ok" : "DAMAGED");
   return all_ok ? kExitOk : kExitFailure;
 }

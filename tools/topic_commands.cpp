@@ -13,7 +13,7 @@
 
 namespace rill::cli {
 
-Node open_node(const GlobalOptions& global, bool create_if_missing, bool repair) {
+const std::filesystem::path& data_dir(const GlobalOptions& global, bool may_be_missing) {
   if (!global.dir) throw UsageError("missing --dir DIR (the data directory)");
   const std::filesystem::path& dir = *global.dir;
   std::error_code ec;
@@ -21,10 +21,15 @@ Node open_node(const GlobalOptions& global, bool create_if_missing, bool repair)
   if (std::filesystem::exists(status) && !std::filesystem::is_directory(status)) {
     throw UsageError(fmt::format("--dir '{}' is not a directory", dir.string()));
   }
-  if (!std::filesystem::exists(status) && !create_if_missing) {
+  if (!std::filesystem::exists(status) && !may_be_missing) {
     throw UsageError(fmt::format("--dir '{}' does not exist", dir.string()));
   }
-  return Node::open(dir, NodeOptions{.create_if_missing = create_if_missing, .repair = repair});
+  return dir;
+}
+
+Node open_node(const GlobalOptions& global, bool create_if_missing, bool repair) {
+  return Node::open(data_dir(global, create_if_missing),
+                    NodeOptions{.create_if_missing = create_if_missing, .repair = repair});
 }
 
 namespace {
