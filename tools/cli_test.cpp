@@ -2,13 +2,17 @@
 // a scratch data directory, and checks its output, its exit status and its
 // error messages: topics, produce, consume, dump, verify, help and bad
 // arguments. Also tests the argument parser directly.
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "log/partition_inspection.hpp"
 #include "rill/rill.hpp"
 
 #include "arg_parser.hpp"
@@ -320,4 +324,96 @@ TEST_CASE("the argument parser reads options from its table", "[cli]") {
   const std::string help = rill::cli::command_help(spec);
   CHECK(help.find("usage: rill --dir DIR demo NAME [options]") != std::string::npos);
   CHECK(help.find("--count N") != std::string::npos);
+}
+
+namespace {
+
+void flip_bit(const fs::path& file, std::size_t position, unsigned char mask) {
+  std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
+  f.seekg(static_cast<std::streamoff>(position));
+  char c = 0;
+  f.get(c);
+  f.seekp(static_cast<std::streamoff>(position));
+  f.put(static_cast<char>(static_cast<unsigned char>(c) ^ mask));
+}
+
+std::string numbered_lines(int from, int to) {
+  std::string out;
+  for (int i = from; i < to; ++i) out += "line-" + std::to_string(i) + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consume, never cut or skipped", "[cli][damage]") {
+  const std::string fsync = GENERATE("none", "batch");
+  INFO("--fsync " << fsync);
+  ScratchDir scratch;
+  run_ok(scratch, {"topics", "create", "lines", "--partitions", "1", "--fsync", fsync});
+  constexpr int kLines = 20000;
+  run_ok(scratch, {"produce", "lines"}, numbered_lines(0, kLines));
+  const fs::path segment = first_segment(scratch, "lines-0");
+  const rill::log::SegmentInspection clean = rill::log::inspect_segment_file(segment.string());
+  REQUIRE(clean.problems.empty());
+  REQUIRE(clean.batches.size() >= 3);
+  const fs::path partition = fs::path(scratch.data()) / "lines-0";
+
+  SECTION("a bit inside the last batch: verify reports it and changes nothing, an open refuses, --repair cuts") {
+    const rill::log::BatchSummary& last = clean.batches.back();
+    flip_bit(segment, last.position + std::min<std::size_t>(5000, last.size_bytes - 1), 0x04);
+    const auto before = directory_bytes(scratch.data());
+    const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
+    INFO("verify: " << verify.out << verify.err);
+    CHECK(verify.status == 1);
+    CHECK(verify.out.find("lines-0: DAMAGED") != std::string::npos);
+    CHECK(verify.out.find("nothing is cut without rill verify --repair") != std::string::npos);
+    CHECK(directory_bytes(scratch.data()) == before);
+    const auto partition_before = directory_bytes(partition);
+    const Outcome consume = run_cli(scratch, {"--dir", scratch.data(), "consume", "lines", "--from-beginning"});
+    CHECK(consume.status == 1);
+    CHECK(consume.err.find("error (corrupt)") != std::string::npos);
+    CHECK(consume.err.find(segment.filename().string()) != std::string::npos);
+    CHECK(directory_bytes(partition) == partition_before);
+
+    const Outcome repaired = run_cli(scratch, {"--dir", scratch.data(), "verify", "--repair"});
+    INFO("repair: " << repaired.out << repaired.err);
+    CHECK(repaired.status == 0);
+    CHECK(fs::exists(segment.string() + ".damaged"));
+    CHECK(run_ok(scratch, {"consume", "lines", "--from-beginning"}) ==
+          numbered_lines(0, static_cast<int>(last.base_offset)));
+  }
+  SECTION("a bit in a middle batch's last_offset_delta: consume stops with an error after every line before it") {
+    const std::size_t byte = GENERATE(24, 25);  // +16 or +4096 offsets claimed
+    const rill::log::BatchSummary& second = clean.batches[1];
+    flip_bit(segment, second.position + byte, 0x10);
+    const Outcome consume = run_cli(scratch, {"--dir", scratch.data(), "consume", "lines", "--from-beginning"});
+    INFO("consume stderr: " << consume.err);
+    CHECK(consume.status == 1);
+    CHECK(consume.out == numbered_lines(0, static_cast<int>(second.base_offset)));
+    CHECK(consume.err.find("error (corrupt)") != std::string::npos);
+    CHECK(consume.err.find(segment.string()) != std::string::npos);
+    CHECK(consume.err.find("byte " + std::to_string(second.position)) != std::string::npos);
+    const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
+    CHECK(verify.status == 1);
+    CHECK(verify.out.find("position " + std::to_string(second.position)) != std::string::npos);
+  }
+  SECTION("non-zero padding between batches is reported by verify and dump; every record still reads") {
+    std::size_t padding = 0;
+    for (const rill::log::BatchSummary& b : clean.batches) {
+      if (b.size_bytes % 8 != 0) {
+        padding = b.position + b.size_bytes;
+        break;
+      }
+    }
+    REQUIRE(padding != 0);
+    flip_bit(segment, padding, 0x01);
+    const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
+    CHECK(verify.status == 1);
+    CHECK(verify.out.find("non-zero padding byte at position " + std::to_string(padding)) != std::string::npos);
+    CHECK(verify.out.find("no record is affected") != std::string::npos);
+    const Outcome dump = run_cli(scratch, {"--dir", scratch.data(), "dump", segment.string()});
+    CHECK(dump.status == 1);
+    CHECK(dump.out.find("damage: non-zero padding byte at position " + std::to_string(padding)) != std::string::npos);
+    CHECK(run_ok(scratch, {"consume", "lines", "--from-beginning"}) == numbered_lines(0, kLines));
+  }
 }

@@ -304,6 +304,7 @@ class PartitionLog {
   // offsets below recovery_offset_ were synced then (recovery_point.hpp).
   bool rebooted_ = false;
   std::int64_t recovery_offset_ = 0;
+  bool repaired_ = false;  // recovery cut the log at damage (a repair, or a restart's tear)
   ProducerStateTable producer_state_;  // idempotent producers' sequences
 
   // Written by the writer with release stores after the segment has

@@ -151,6 +151,7 @@ void PartitionLog::refuse_or_repair(const std::vector<std::int64_t>& bases, std:
 
 void PartitionLog::refuse_or_repair_short_end(std::int64_t end) {
   const std::string& file = segments_.back()->log_path();
+  if (repaired_) return;  // the repair that cut the log said where it ends
   if (!options_.repair) {
     throw Error(ErrorCode::corrupt,
                 fmt::format("{}: the log ends at offset {}, but offsets below {} were synced or closed "
@@ -164,6 +165,7 @@ void PartitionLog::refuse_or_repair_short_end(std::int64_t end) {
 }
 
 void PartitionLog::repair_damage(std::size_t index, const SegmentScan& scan) {
+  repaired_ = true;
   Segment& segment = *segments_[index];
   const std::string copy = segment.log_path() + std::string(kDamagedSuffix);
   segment.copy_log_to(copy);

@@ -181,8 +181,9 @@ class Segment {
   [[nodiscard]] SegmentScan recover(bool active, bool verify_all = false);
   // Recovery, after recover(). Zero-fills the bytes after the write position
   // recover() found (up to the last non-zero byte) and syncs them: a torn
-  // or damaged tail is gone for good. (recover() already dropped the index
-  // entries past it.) Returns the number of bytes zero-filled.
+  // or damaged tail is gone for good, and zeroes the index entries past it
+  // (recover() dropped them from the counts). Returns the number of bytes
+  // zero-filled.
   std::size_t discard_tail();
   // Recovery. Writes a copy of the whole log file to `path` and syncs it.
   void copy_log_to(const std::string& path);
@@ -224,7 +225,10 @@ class Segment {
   [[nodiscard]] bool load_indexes();
   [[nodiscard]] bool time_entry_matches_batch(const TimeIndexEntry& entry,
                                               std::size_t offset_entries) const noexcept;
-  void clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept;
+  // Recovery: keeps the first entries of each index (the counts only);
+  // settle_indexes() zeroes the bytes past the counts (only where not zero).
+  void trim_index_counts(std::size_t offset_entries, std::size_t time_entries) noexcept;
+  void settle_indexes() noexcept;
   [[nodiscard]] SegmentScan scan_from(std::size_t position, std::int64_t offset, bool active);
   [[nodiscard]] bool valid_batch_at_or_after(std::size_t position) const noexcept;
   // The first aligned position at or after `from` where a whole batch (its

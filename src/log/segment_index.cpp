@@ -98,16 +98,22 @@ std::size_t Segment::time_lookup(std::int64_t timestamp, std::size_t committed) 
   return index_lookup(base_offset_ + time_entry(low - 1).relative_offset, committed).position;
 }
 
-void Segment::clear_indexes_from(std::size_t offset_entries, std::size_t time_entries) noexcept {
-  zero_range(index_map_ + offset_entries * sizeof(OffsetIndexEntry),
-             index_bytes_ - offset_entries * sizeof(OffsetIndexEntry));
-  zero_range(time_map_ + time_entries * sizeof(TimeIndexEntry),
-             time_bytes_ - time_entries * sizeof(TimeIndexEntry));
+void Segment::trim_index_counts(std::size_t offset_entries, std::size_t time_entries) noexcept {
   // relaxed: recovery runs before any reader exists.
   offset_entries_.store(offset_entries, std::memory_order_relaxed);
   time_entries_.store(time_entries, std::memory_order_relaxed);
   time_index_max_ = time_entries == 0 ? std::numeric_limits<std::int64_t>::min()
                                       : time_entry(time_entries - 1).timestamp;
+}
+
+void Segment::settle_indexes() noexcept {
+  // relaxed: recovery runs before any reader exists.
+  const std::size_t offset_entries = offset_entries_.load(std::memory_order_relaxed);
+  const std::size_t time_entries = time_entries_.load(std::memory_order_relaxed);
+  zero_range(index_map_ + offset_entries * sizeof(OffsetIndexEntry),
+             index_bytes_ - offset_entries * sizeof(OffsetIndexEntry));
+  zero_range(time_map_ + time_entries * sizeof(TimeIndexEntry),
+             time_bytes_ - time_entries * sizeof(TimeIndexEntry));
 }
 
 bool Segment::time_entry_matches_batch(const TimeIndexEntry& entry, std::size_t offset_entries) const noexcept {
@@ -166,7 +172,7 @@ bool Segment::load_indexes() {
   const bool untouched =
       all_zero(index_map_ + valid * sizeof(OffsetIndexEntry), index_bytes_ - valid * sizeof(OffsetIndexEntry)) &&
       all_zero(time_map_ + valid_time * sizeof(TimeIndexEntry), time_bytes_ - valid_time * sizeof(TimeIndexEntry));
-  clear_indexes_from(valid, valid_time);
+  trim_index_counts(valid, valid_time);
   return untouched;
 }
 

@@ -28,7 +28,7 @@ SegmentScan Segment::recover(bool active, bool verify_all) {
   const bool batches_intact = !verify_all || !indexes_clean || indexed_batches_intact(active);
   // A missing or damaged index is rebuilt whole, by scanning the log from
   // its start.
-  if (!indexes_clean || !batches_intact) clear_indexes_from(0, 0);
+  if (!indexes_clean || !batches_intact) trim_index_counts(0, 0);
   // relaxed: recovery runs before any reader exists.
   const std::size_t entries = offset_entries_.load(std::memory_order_relaxed);
   std::size_t position = 0;
@@ -91,7 +91,11 @@ SegmentScan Segment::scan_from(std::size_t position, std::int64_t offset, bool a
   while (time_entries > 0 && base_offset_ + time_entry(time_entries - 1).relative_offset >= offset) {
     --time_entries;
   }
-  clear_indexes_from(entries, time_entries);
+  trim_index_counts(entries, time_entries);
+  // The entries dropped are zeroed now, or, when damage stopped the scan,
+  // only once the caller cuts it (discard_tail): a refused open changes
+  // no byte of the index either.
+  if (!scan.damaged) settle_indexes();
   publish(position, offset);
   synced_position_.store(position, std::memory_order_relaxed);  // no reader exists yet
   scan.end_position = position;
@@ -126,6 +130,7 @@ bool Segment::valid_batch_at_or_after(std::size_t position) const noexcept {
 }
 
 std::size_t Segment::discard_tail() {
+  settle_indexes();
   std::size_t end = log_bytes_;
   while (end > write_position_ && log_map_[end - 1] == std::byte{0}) --end;
   if (end > write_position_) {

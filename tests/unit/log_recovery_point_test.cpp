@@ -156,3 +156,80 @@ TEST_CASE("recovery point: after a restart, damage before a closed segment's las
   // Appends go on from the cut.
   CHECK(log->append(rill::test::make_batch(3, 3000, "next"), 3).base_offset == 0);
 }
+
+TEST_CASE("recovery point: a closed log vouches for its last batch; damage there is refused, also after a restart", "[log][recovery][damage]") {
+  rill::test::TempDir dir("rill-recovery-point");
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  const FsyncPolicy policy = GENERATE(FsyncPolicy::none, FsyncPolicy::interval, FsyncPolicy::every_batch);
+  std::int64_t end = 0;
+  std::string active;
+  {
+    auto log = PartitionLog::open(dir.path(), options_for(policy), fs);
+    for (int k = 0; k < 10; ++k) (void)log->append(rill::test::make_batch(3, 1000 + k, "b" + std::to_string(k)), 3);
+    log->sync();  // an orderly close: sync, then the recovery point
+    log->checkpoint();
+    end = log->end_offset();
+    active = dir.path() + "/" + segment_stem(log->segment_base_offsets().back()) + std::string(kLogSuffix);
+  }
+  REQUIRE(read_recovery_point(fs, dir.path())->offset == end);
+  // One bit in the records of the last batch, which nothing follows.
+  std::vector<std::byte> bytes = posix.read_file(active);
+  std::size_t last_non_zero = bytes.size();
+  while (last_non_zero > 0 && bytes[last_non_zero - 1] == std::byte{0}) --last_non_zero;
+  REQUIRE(last_non_zero > 0);
+  bytes[last_non_zero - 2] ^= std::byte{0x10};
+  File file = posix.open(active, OpenMode::existing);
+  posix.write(file, 0, bytes);
+  posix.close(file);
+  const bool restart = GENERATE(false, true);
+  if (restart) fs.power_loss({FaultInjectingFileSystem::Unsynced::keep});
+  const std::string message = [&] {
+    try {
+      (void)PartitionLog::open(dir.path(), options_for(policy), fs);
+    } catch (const rill::Error& e) {
+      CHECK(e.code() == rill::ErrorCode::corrupt);
+      return std::string(e.what());
+    }
+    return std::string("opened");
+  }();
+  CHECK_THAT(message, Catch::Contains(active) && Catch::Contains("synced or closed in order") &&
+                          Catch::Contains("nothing was cut"));
+  CHECK(posix.read_file(active) == bytes);  // nothing was cut
+  // A repair cuts it, keeps a copy, and lowers the recovery point to the new end.
+  PartitionLogOptions repair = options_for(policy);
+  repair.repair = true;
+  auto log = PartitionLog::open(dir.path(), repair, fs, [](const std::string&) {});
+  CHECK(log->end_offset() == end - 3);
+  CHECK(posix.exists(active + std::string(kDamagedSuffix)));
+  CHECK(read_recovery_point(fs, dir.path())->offset == end - 3);
+}
+
+TEST_CASE("recovery point: a log that ends before the recovery point is refused; repair accepts it", "[log][recovery][damage]") {
+  rill::test::TempDir dir("rill-recovery-point");
+  PosixFileSystem posix;
+  FaultInjectingFileSystem fs(posix);
+  fill(fs, dir.path(), FsyncPolicy::every_batch);
+  std::vector<std::int64_t> bases;
+  {
+    auto log = PartitionLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs);
+    log->checkpoint();
+    bases = log->segment_base_offsets();
+  }
+  REQUIRE(bases.size() >= 3);
+  // The newest segment's files vanish (a restore from an older copy, say).
+  const std::string stem = dir.path() + "/" + segment_stem(bases.back());
+  for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) posix.unlink(stem + std::string(suffix));
+  const std::int64_t synced = read_recovery_point(fs, dir.path())->offset;
+  REQUIRE(synced > bases.back());
+  CHECK_THROWS_WITH(PartitionLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs),
+                    Catch::Contains("records are missing") && Catch::Contains(std::to_string(synced)));
+  PartitionLogOptions repair = options_for(FsyncPolicy::every_batch);
+  repair.repair = true;
+  std::vector<std::string> lines;
+  auto log = PartitionLog::open(dir.path(), repair, fs, [&](const std::string& l) { lines.push_back(l); });
+  CHECK(log->end_offset() == bases.back());
+  CHECK(read_recovery_point(fs, dir.path())->offset == bases.back());
+  CHECK(std::any_of(lines.begin(), lines.end(),
+                    [](const std::string& l) { return l.find("short of the recovery point") != std::string::npos; }));
+}
