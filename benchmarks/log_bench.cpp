@@ -18,7 +18,8 @@
 //     records with sync.
 //   log.read.1KiB: n records prefilled (not timed) into a durable topic,
 //     then one Consumer (assign, earliest, max_poll_records 4096,
-//     ConsumerWait::busy_spin) polls views of the mapped segments and copies
+//     ConsumerWait::busy_spin, check_crcs on as by default; rill.check_crcs_off
+//     turns it off) polls views of the mapped segments and copies
 //     each value into the next 1 KiB slot of a 1 MiB buffer, where it checks
 //     the record's number and last byte; limit.memcpy does the same copies
 //     and checks from a heap buffer holding the same values. Both sources
@@ -203,7 +204,7 @@ class CopyCheck {
 
 constexpr std::size_t kReadValueBytes = 1024;
 
-RunResult run_rill_read(const RunConfig& config) {
+RunResult run_rill_read(const RunConfig& config, bool check_crcs) {
   const std::uint64_t n = config.messages;
   const ScratchDir dir("rill-bench-read");
   rill::Node node = rill::Node::open(dir.path() / "node");
@@ -217,6 +218,7 @@ RunResult run_rill_read(const RunConfig& config) {
   options.auto_offset_reset = rill::OffsetReset::earliest;
   options.max_poll_records = 4096;
   options.wait = rill::ConsumerWait::busy_spin;
+  options.check_crcs = check_crcs;
   CopyCheck check(kReadValueBytes);
   double seconds = 0;
   {
@@ -311,7 +313,8 @@ void add_log_cases(std::vector<Case>& cases) {
   add_append_case(cases, "log.append.1KiB.nosync", 1024, 256'000, 32'000);
   add_fsync_case(cases);
   Case read{"log.read.1KiB", 256'000, 32'000, {}};
-  read.systems.push_back({"rill", run_rill_read});
+  read.systems.push_back({"rill", [](const RunConfig& rc) { return run_rill_read(rc, true); }});
+  read.systems.push_back({"rill.check_crcs_off", [](const RunConfig& rc) { return run_rill_read(rc, false); }});
   read.systems.push_back({"limit.memcpy", run_memcpy_read});
   cases.push_back(std::move(read));
   add_log_recover_cases(cases);

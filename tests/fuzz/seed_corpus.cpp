@@ -1,4 +1,5 @@
-// Writes the seed corpora of the segment_recovery, segment_index, catalog,
+// Writes the seed corpora of the segment_recovery, segment_index,
+// segment_inspection, catalog,
 // names and cli_args fuzz targets (the batch_decoder seeds are older and
 // kept as they are). Run it from anywhere with the corpus directory as its
 // argument; it overwrites the files it makes and leaves others alone:
@@ -118,6 +119,26 @@ void segment_recovery_seeds(const fs::path& dir) {
   write_seed(dir, "empty", recovery_input(0, 0, {}, {}, {}));
 }
 
+void segment_inspection_seeds(const fs::path& dir) {
+  const Segment s = make_segment(12, 64);
+  const auto input = [](std::uint8_t flags, const Bytes& log) {
+    Bytes out{flags};
+    append(out, log);
+    return out;
+  };
+  write_seed(dir, "clean", input(0, s.log));
+  Bytes middle = s.log;
+  middle[middle.size() / 2] ^= 0x5a;
+  write_seed(dir, "damaged_middle", input(0, middle));
+  Bytes torn = s.log;
+  torn.resize(torn.size() - 20);
+  write_seed(dir, "torn_tail", input(1, torn));
+  Bytes garbage = s.log;
+  garbage.resize(garbage.size() + 64);
+  garbage.back() = 0x01;
+  write_seed(dir, "non_zero_fill", input(2, garbage));
+}
+
 void segment_index_seeds(const fs::path& dir) {
   const auto input = [](std::uint8_t flags, std::uint8_t at, const Bytes& index, const Bytes& time) {
     Bytes out{flags, at};
@@ -223,6 +244,7 @@ int main(int argc, char** argv) {
   const fs::path corpus(argv[1]);
   segment_recovery_seeds(corpus / "segment_recovery");
   segment_index_seeds(corpus / "segment_index");
+  segment_inspection_seeds(corpus / "segment_inspection");
   catalog_seeds(corpus / "catalog");
   names_seeds(corpus / "names");
   cli_args_seeds(corpus / "cli_args");

@@ -157,7 +157,7 @@ TEST_CASE("recovery point: after a restart, damage before a closed segment's las
   CHECK(log->append(rill::test::make_batch(3, 3000, "next"), 3).base_offset == 0);
 }
 
-TEST_CASE("recovery point: a closed log vouches for its last batch; damage there is refused, also after a restart", "[log][recovery][damage]") {
+TEST_CASE("recovery point: a closed log vouches for its last batch, so damage there is refused, also after a restart", "[log][recovery][damage]") {
   rill::test::TempDir dir("rill-recovery-point");
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
@@ -205,7 +205,7 @@ TEST_CASE("recovery point: a closed log vouches for its last batch; damage there
   CHECK(read_recovery_point(fs, dir.path())->offset == end - 3);
 }
 
-TEST_CASE("recovery point: a log that ends before the recovery point is refused; repair accepts it", "[log][recovery][damage]") {
+TEST_CASE("recovery point: a log that ends before the recovery point is refused and repair accepts it", "[log][recovery][damage]") {
   rill::test::TempDir dir("rill-recovery-point");
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
