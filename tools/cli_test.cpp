@@ -417,3 +417,15 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
     CHECK(run_ok(scratch, {"consume", "lines", "--from-beginning"}) == numbered_lines(0, kLines));
   }
 }
+
+TEST_CASE("no environment variable arms a crash point in a program that links rill", "[cli]") {
+  ScratchDir scratch;
+  run_ok(scratch, {"topics", "create", "t", "--partitions", "1"});
+  // Crash points are armed only through the test-only support library; the
+  // name the library once read must do nothing.
+  REQUIRE(::setenv("RILL_CRASH_POINT", "segment.mid_append:1", 1) == 0);
+  const Outcome produced = run_cli(scratch, {"--dir", scratch.data(), "produce", "t"}, "one\ntwo\n");
+  ::unsetenv("RILL_CRASH_POINT");
+  CHECK(produced.status == 0);
+  CHECK(run_ok(scratch, {"consume", "t", "--from-beginning"}) == "one\ntwo\n");
+}

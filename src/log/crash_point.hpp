@@ -1,42 +1,42 @@
-// crash_point: named places in the log code where a crash test can make the
-// process kill itself, to land a crash exactly between two steps that a
-// random kill would rarely separate (a batch copied but not published, a
-// segment file created but its directory not synced, a .log unlinked but not
-// its indexes).
+// crash_point: named places in the log code where a crash test can stop the
+// process, to land a crash exactly between two steps that a random kill
+// would rarely separate (a batch copied but not published, a segment file
+// created but its directory not synced, a .log unlinked but not its
+// indexes). The points are listed in docs/guarantees.md.
 //
-// Arming: RILL_CRASH_POINT=<name>:<count> in the environment when the
-// process starts, or arm_crash_point("<name>:<count>") (a forked child that
-// must not inherit its parent's choice calls it before opening anything).
-// The count-th time the program passes crash_point("<name>") it raises
-// SIGKILL: no destructor, no flush, no atexit handler runs, as in a kill -9.
-// The points are listed in docs/guarantees.md.
+// The library only offers the seam: crash_point(name) calls the hook a
+// test installed with set_crash_hook, and does nothing otherwise. The hook
+// that counts passes and raises SIGKILL lives with the tests
+// (tests/support/crash_points.hpp); nothing in an installed program arms it.
 //
-// Cost: unarmed, crash_point() is one load of a global flag and a branch
-// that is always predicted; it is compiled into every build (the crash loop
-// runs against release builds). Not for production use: only tests arm it.
+// Cost: without a hook, crash_point() is one relaxed load of a pointer and a
+// branch that is always predicted; it is compiled into every build (the
+// crash loop runs against release builds).
 //
-// Thread-safety: arm before starting threads; passing a point is safe from
-// any thread (the count is atomic).
+// Thread-safety: install the hook before starting threads; passing a point
+// is safe from any thread (the hook must be too).
 #pragma once
 
 #include <atomic>
-#include <string_view>
 
 namespace rill::log::detail {
 
-// Written by arm_crash_point (before other threads run), read by crash_point.
-extern std::atomic<bool> crash_points_armed;
+// Called with the point's name each time a thread passes it.
+using CrashHook = void (*)(const char* name) noexcept;
 
-// Counts a pass of the armed point `name`; raises SIGKILL on the chosen pass.
-void crash_point_slow(const char* name) noexcept;
+// Written by set_crash_hook (before other threads run), read by crash_point.
+extern std::atomic<CrashHook> crash_hook;
 
 inline void crash_point(const char* name) noexcept {
-  // relaxed: the flag is set before any thread that passes a point starts.
-  if (crash_points_armed.load(std::memory_order_relaxed)) [[unlikely]] crash_point_slow(name);
+  // relaxed: the hook is installed before any thread that passes a point
+  // starts (thread creation orders it), and is a plain function.
+  if (const CrashHook hook = crash_hook.load(std::memory_order_relaxed)) [[unlikely]] hook(name);
 }
 
-// Arms "<name>:<count>" (count >= 1); an empty spec disarms. Returns false
-// (and arms nothing) when the spec is malformed.
-bool arm_crash_point(std::string_view spec) noexcept;
+// Installs `hook` (nullptr removes it).
+inline void set_crash_hook(CrashHook hook) noexcept {
+  // relaxed: see crash_point.
+  crash_hook.store(hook, std::memory_order_relaxed);
+}
 
 }  // namespace rill::log::detail

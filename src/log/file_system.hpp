@@ -1,7 +1,7 @@
 // FileSystem: the one door through which the durable log touches files.
 //
 // Every file operation of src/log/ goes through this small interface, so a
-// test can put FaultInjectingFileSystem (fault_injecting_file_system.hpp) in
+// test can put FaultInjectingFileSystem (tests/support/, never installed) in
 // front of the real PosixFileSystem and make any call fail, or simulate a
 // power loss. The interface is not on the append hot path: appends write
 // into a mapping returned by map(), with plain stores, and call nothing here

@@ -37,7 +37,7 @@
 
 #include "crash_cycle.hpp"
 #include "loop_arguments.hpp"
-#include "log/crash_point.hpp"
+#include "support/crash_points.hpp"
 
 namespace {
 
@@ -103,7 +103,7 @@ std::filesystem::path make_scratch_directory() {
 
 int main(int argc, char** argv) {
   // A RILL_CRASH_POINT meant for the writers must not kill the checker.
-  (void)rill::log::detail::arm_crash_point("");
+  (void)rill::test::arm_crash_point("");
   LoopOptions options = parse_arguments(argc, argv);
   const bool scratch = options.dir.empty();
   if (scratch) options.dir = make_scratch_directory();

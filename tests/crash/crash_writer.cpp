@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "crash_record.hpp"
-#include "log/crash_point.hpp"
+#include "support/crash_points.hpp"
 #include "rill/error.hpp"
 #include "rill/node.hpp"
 #include "rill/producer.hpp"
@@ -139,7 +139,7 @@ TopicOptions topic_options(const WriterPlan& plan) {
 }  // namespace
 
 void run_writer(const WriterPlan& plan, int ack_fd) noexcept {
-  if (!log::detail::arm_crash_point(plan.crash_point)) {
+  if (!rill::test::arm_crash_point(plan.crash_point)) {
     std::fprintf(stderr, "crash_loop writer: bad crash point \"%s\"\n", plan.crash_point.c_str());
     ::_exit(3);
   }

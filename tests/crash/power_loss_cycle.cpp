@@ -10,7 +10,7 @@
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
 #include "crash_record.hpp"
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "rill/error.hpp"
 
 namespace rill::crash {

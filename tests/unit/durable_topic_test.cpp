@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "codec/batch_builder.hpp"
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "rill/rill.hpp"
 #include "test_util.hpp"
 #include "topic/durable_partition.hpp"

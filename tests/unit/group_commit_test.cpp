@@ -16,7 +16,7 @@
 #include "log_test_util.hpp"
 
 #include "codec/batch_builder.hpp"
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "log/partition_log.hpp"
 #include "topic/durable_partition.hpp"
 #include "topic/sync_timer.hpp"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "log/file_system.hpp"
 #include "log/partition_log.hpp"
 #include "rill/consumer.hpp"

@@ -24,7 +24,7 @@
 
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "log/partition_log.hpp"
 #include "log/segment_format.hpp"
 #include "rill/error.hpp"

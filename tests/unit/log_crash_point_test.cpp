@@ -10,10 +10,11 @@
 #include <catch2/catch.hpp>
 
 #include "log/crash_point.hpp"
+#include "support/crash_points.hpp"
 
 namespace {
 
-using rill::log::detail::arm_crash_point;
+using rill::test::arm_crash_point;
 using rill::log::detail::crash_point;
 
 // Forks a child that arms `spec`, passes `name` `passes` times, writing a
@@ -66,7 +67,7 @@ TEST_CASE("crash point: malformed specs are refused and leave it disarmed", "[lo
                            "log.mid_roll:-1"}) {
     INFO(spec);
     CHECK_FALSE(arm_crash_point(spec));
-    CHECK_FALSE(rill::log::detail::crash_points_armed.load());
+    CHECK_FALSE(rill::test::crash_point_armed());
   }
   crash_point("log.mid_roll");  // unarmed: returns
   CHECK(arm_crash_point(""));

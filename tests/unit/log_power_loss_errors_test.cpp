@@ -15,7 +15,7 @@
 
 #include "log_test_util.hpp"
 
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "log/file_system.hpp"
 #include "rill/error.hpp"
 

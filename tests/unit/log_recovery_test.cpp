@@ -20,7 +20,7 @@
 
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "log/partition_log.hpp"
 #include "rill/error.hpp"
 #include "test_util.hpp"

@@ -19,7 +19,7 @@
 #include <xxhash.h>
 #include <fmt/format.h>
 
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 #include "log/file_system.hpp"
 #include "log/recovery_point.hpp"
 #include "log/segment.hpp"

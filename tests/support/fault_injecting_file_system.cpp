@@ -1,5 +1,5 @@
 // FaultInjectingFileSystem (fault_injecting_file_system.hpp).
-#include "log/fault_injecting_file_system.hpp"
+#include "support/fault_injecting_file_system.hpp"
 
 #include <algorithm>
 #include <cerrno>
