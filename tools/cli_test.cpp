@@ -12,7 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "log/partition_inspection.hpp"
+#include "rill/inspect.hpp"
 #include "rill/rill.hpp"
 
 #include "arg_parser.hpp"
@@ -353,13 +353,13 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
   constexpr int kLines = 20000;
   run_ok(scratch, {"produce", "lines"}, numbered_lines(0, kLines));
   const fs::path segment = first_segment(scratch, "lines-0");
-  const rill::log::SegmentInspection clean = rill::log::inspect_segment_file(segment.string());
+  const rill::SegmentReport clean = rill::inspect_segment(segment);
   REQUIRE(clean.problems.empty());
   REQUIRE(clean.batches.size() >= 3);
   const fs::path partition = fs::path(scratch.data()) / "lines-0";
 
   SECTION("a bit inside the last batch: verify reports it and changes nothing, an open refuses, --repair cuts") {
-    const rill::log::BatchSummary& last = clean.batches.back();
+    const rill::InspectedBatch& last = clean.batches.back();
     flip_bit(segment, last.position + std::min<std::size_t>(5000, last.size_bytes - 1), 0x04);
     const auto before = directory_bytes(scratch.data());
     const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
@@ -384,7 +384,7 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
   }
   SECTION("a bit in a middle batch's last_offset_delta: consume stops with an error after every line before it") {
     const std::size_t byte = GENERATE(24, 25);  // +16 or +4096 offsets claimed
-    const rill::log::BatchSummary& second = clean.batches[1];
+    const rill::InspectedBatch& second = clean.batches[1];
     flip_bit(segment, second.position + byte, 0x10);
     const Outcome consume = run_cli(scratch, {"--dir", scratch.data(), "consume", "lines", "--from-beginning"});
     INFO("consume stderr: " << consume.err);
@@ -399,7 +399,7 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
   }
   SECTION("non-zero padding between batches is reported by verify and dump; every record still reads") {
     std::size_t padding = 0;
-    for (const rill::log::BatchSummary& b : clean.batches) {
+    for (const rill::InspectedBatch& b : clean.batches) {
       if (b.size_bytes % 8 != 0) {
         padding = b.position + b.size_bytes;
         break;

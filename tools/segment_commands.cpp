@@ -1,5 +1,5 @@
 // rill dump SEGMENT_FILE and rill verify: read-only unless --repair (the
-// library's inspection, log/partition_inspection.hpp).
+// library's inspection, rill/inspect.hpp).
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -9,10 +9,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "log/partition_inspection.hpp"
-#include "log/segment_format.hpp"
 #include "progress.hpp"
 #include "rill/error.hpp"
+#include "rill/inspect.hpp"
 
 namespace rill::cli {
 
@@ -32,24 +31,6 @@ std::filesystem::path locate_segment(const GlobalOptions& global, const std::str
   return given;
 }
 
-// The ".log" files of a partition folder, oldest first.
-std::vector<std::filesystem::path> segment_files(const std::filesystem::path& folder) {
-  std::vector<std::pair<std::int64_t, std::filesystem::path>> found;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
-    if (auto base = log::parse_segment_log_name(entry.path().filename().string())) {
-      found.emplace_back(*base, entry.path());
-    }
-  }
-  if (ec) {
-    throw Error(ErrorCode::io, fmt::format("cannot list '{}': {}", folder.string(), ec.message()));
-  }
-  std::sort(found.begin(), found.end());
-  std::vector<std::filesystem::path> files;
-  for (auto& [base, path] : found) files.push_back(std::move(path));
-  return files;
-}
-
 // A partition folder to verify and the name its line gives it.
 struct PartitionFolder {
   std::filesystem::path folder;
@@ -57,7 +38,7 @@ struct PartitionFolder {
 };
 
 // "verify: orders-1 (partition 2 of 4), segment 1 of 3, checking 42%"
-log::InspectProgress verify_progress(ProgressLine& line, const PartitionFolder& p, std::size_t index,
+InspectProgress verify_progress(ProgressLine& line, const PartitionFolder& p, std::size_t index,
                                      std::size_t count, const std::pair<std::size_t, std::size_t>& segment) {
   if (!line.enabled()) return {};
   return [&line, &p, index, count, &segment](std::string_view phase, std::size_t done, std::size_t total) {
@@ -71,14 +52,14 @@ log::InspectProgress verify_progress(ProgressLine& line, const PartitionFolder& 
 // Checks one partition; prints its line and returns false on any problem.
 bool verify_partition(const PartitionFolder& p, std::size_t index, std::size_t count, ProgressLine& line) {
   std::pair<std::size_t, std::size_t> segment{0, 0};  // which of how many, for the progress line
-  const log::PartitionInspection inspection =
-      log::inspect_partition(p.folder.string(), verify_progress(line, p, index, count, segment),
+  const PartitionReport inspection =
+      inspect_partition(p.folder, verify_progress(line, p, index, count, segment),
                              [&segment](std::size_t i, std::size_t n) { segment = {i, n}; });
   line.clear();  // the result line starts clean on a shared terminal
   if (!inspection.damaged()) {
     std::size_t batches = 0;
     std::uint64_t records = 0;
-    for (const log::SegmentInspection& s : inspection.segments) {
+    for (const SegmentReport& s : inspection.segments) {
       batches += s.batches.size();
       records += s.record_count();
     }
@@ -87,46 +68,46 @@ bool verify_partition(const PartitionFolder& p, std::size_t index, std::size_t c
     return true;
   }
   fmt::print("{}: DAMAGED, {} problem(s)\n", p.label, inspection.problem_count());
-  auto print = [](const std::string& file, const log::SegmentProblem& problem) {
+  auto print = [](const std::string& file, const InspectedProblem& problem) {
     fmt::print("  {}: {}: {}\n", file, problem.what, problem.consequence);
   };
-  for (const log::SegmentInspection& s : inspection.segments) {
-    const std::string file = std::filesystem::path(s.path).filename().string();
-    for (const log::SegmentProblem& problem : s.problems) print(file, problem);
+  for (const SegmentReport& s : inspection.segments) {
+    const std::string file = s.file.filename().string();
+    for (const InspectedProblem& problem : s.problems) print(file, problem);
   }
-  for (const log::SegmentProblem& problem : inspection.problems) print(p.label, problem);
+  for (const InspectedProblem& problem : inspection.problems) print(p.label, problem);
   return false;
 }
 
 // A large file takes a while to read and check: say how far on a terminal.
-log::SegmentInspection inspect_with_progress(const std::filesystem::path& file) {
+SegmentReport inspect_with_progress(const std::filesystem::path& file) {
   ProgressLine line = ProgressLine::for_stderr();
-  log::InspectProgress progress;
+  InspectProgress progress;
   if (line.enabled()) {
     progress = [&line, name = file.filename().string()](std::string_view phase, std::size_t done,
                                                         std::size_t total) {
       if (line.due()) line.update(fmt::format("dump: {} {} {}%", name, phase, total == 0 ? 100 : done * 100 / total));
     };
   }
-  return log::inspect_segment_file(file.string(), progress);  // the line is cleared before the batches are printed
+  return inspect_segment(file, progress);  // the line is cleared before the batches are printed
 }
 
 }  // namespace
 
 int run_dump(const GlobalOptions& global, const ParsedCommand& args) {
   const std::filesystem::path file = locate_segment(global, args.positionals[0]);
-  const log::SegmentInspection scan = inspect_with_progress(file);
+  const SegmentReport scan = inspect_with_progress(file);
   fmt::print("segment {}: {} bytes", file.filename().string(), scan.file_bytes);
-  if (scan.name_base_offset) fmt::print(", base offset {}", *scan.name_base_offset);
+  if (scan.base_offset) fmt::print(", base offset {}", *scan.base_offset);
   fmt::print("\n");
-  for (const log::BatchSummary& b : scan.batches) {
+  for (const InspectedBatch& b : scan.batches) {
     fmt::print(
         "position {} bytes {} offsets {}..{} count {} first_timestamp {} max_timestamp {} "
         "checksum {}\n",
         b.position, b.size_bytes, b.base_offset, b.last_offset, b.record_count, b.first_timestamp,
         b.max_timestamp, b.checksum_ok ? "ok" : "BAD");
   }
-  for (const log::SegmentProblem& problem : scan.problems) fmt::print("damage: {}\n", problem.what);
+  for (const InspectedProblem& problem : scan.problems) fmt::print("damage: {}\n", problem.what);
   if (!scan.problems.empty()) {
     fmt::print("verdict: DAMAGED ({} problem(s), {} batch(es) read)\n", scan.problems.size(),
                scan.batches.size());
@@ -143,12 +124,10 @@ namespace {
 // internal topics such as the committed offsets too), sorted.
 std::vector<PartitionFolder> folders_on_disk(const std::filesystem::path& dir) {
   std::vector<PartitionFolder> folders;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.is_directory() && !segment_files(entry.path()).empty()) {
-      folders.push_back({entry.path(), entry.path().filename().string()});
-    }
+  for (std::filesystem::path& folder : partition_folders(dir)) {
+    std::string label = folder.filename().string();
+    folders.push_back({std::move(folder), std::move(label)});
   }
-  std::sort(folders.begin(), folders.end(), [](const auto& a, const auto& b) { return a.folder < b.folder; });
   return folders;
 }
 

@@ -14,26 +14,28 @@
 
 #include "codec/batch_reader.hpp"
 #include "log/file_system.hpp"
+#include "log/recovery_point.hpp"
 #include "log/segment_format.hpp"
 #include "rill/error.hpp"
 
-namespace rill::log {
+namespace rill {
 
-std::uint64_t SegmentInspection::record_count() const noexcept {
+std::uint64_t SegmentReport::record_count() const noexcept {
   std::uint64_t total = 0;
-  for (const BatchSummary& b : batches) total += b.record_count;
+  for (const InspectedBatch& b : batches) total += b.record_count;
   return total;
 }
 
-bool PartitionInspection::damaged() const noexcept { return problem_count() > 0; }
-
-std::size_t PartitionInspection::problem_count() const noexcept {
+std::size_t PartitionReport::problem_count() const noexcept {
   std::size_t n = problems.size();
-  for (const SegmentInspection& s : segments) n += s.problems.size();
+  for (const SegmentReport& s : segments) n += s.problems.size();
   return n;
 }
 
 namespace {
+
+using log::DamageVerdict;
+using log::RecoveryContext;
 
 constexpr std::size_t kReadChunk = std::size_t{16} << 20;
 
@@ -87,8 +89,8 @@ std::optional<std::size_t> next_whole_batch(std::span<const std::byte> bytes, st
   return std::nullopt;
 }
 
-BatchSummary summarize(const codec::BatchView& batch, std::size_t position, bool checksum_ok) {
-  return BatchSummary{position,
+InspectedBatch summarize(const codec::BatchView& batch, std::size_t position, bool checksum_ok) {
+  return InspectedBatch{position,
                       batch.base_offset(),
                       batch.last_offset(),
                       batch.record_count(),
@@ -98,16 +100,16 @@ BatchSummary summarize(const codec::BatchView& batch, std::size_t position, bool
                       checksum_ok};
 }
 
-using Kind = SegmentProblem::Kind;
+using Kind = InspectedProblem::Kind;
 
-void add(SegmentInspection& s, Kind kind, std::size_t position, std::int64_t offset, std::string what) {
-  s.problems.push_back(SegmentProblem{kind, position, offset, std::move(what), ProblemFate::refused, {}});
+void add(SegmentReport& s, Kind kind, std::size_t position, std::int64_t offset, std::string what) {
+  s.problems.push_back(InspectedProblem{kind, position, offset, std::move(what), ProblemFate::refused, {}});
 }
 
 // Whether a batch with a sound checksum starts after byte `position` of
 // segment `index`, or any later segment holds a batch.
-bool valid_data_after(const PartitionInspection& p, std::size_t index, std::size_t position) {
-  for (const BatchSummary& b : p.segments[index].batches) {
+bool valid_data_after(const PartitionReport& p, std::size_t index, std::size_t position) {
+  for (const InspectedBatch& b : p.segments[index].batches) {
     if (b.position > position && b.checksum_ok) return true;
   }
   for (std::size_t i = index + 1; i < p.segments.size(); ++i) {
@@ -139,17 +141,17 @@ std::string consequence_of(DamageVerdict verdict, const RecoveryContext& context
 }
 
 // Judges every problem in log order, as recovery would meet them.
-void judge(PartitionInspection& p) {
-  const RecoveryContext context{p.recovery_point ? p.recovery_point->offset : 0, p.rebooted};
+void judge(PartitionReport& p) {
+  const RecoveryContext context{p.recovery_offset.value_or(0), p.restarted};
   bool decided = false;  // the first damage has been judged: what follows it goes with it
   for (std::size_t i = 0; i < p.segments.size(); ++i) {
-    for (SegmentProblem& problem : p.segments[i].problems) {
+    for (InspectedProblem& problem : p.segments[i].problems) {
       const bool closed = i + 1 < p.segments.size();
       if (problem.kind == Kind::padding) {
         problem.fate = ProblemFate::harmless;
         problem.consequence = "no record is affected; nothing cuts it";
       } else if (problem.kind == Kind::garbage && closed &&
-                 problem.position >= p.segments[i].data_end + kFileGranule) {
+                 problem.position >= p.segments[i].data_end + log::kFileGranule) {
         // Recovery checks a closed segment's zero fill for one granule only.
         problem.fate = ProblemFate::harmless;
         problem.consequence = "in the zero fill of a closed segment: no record is affected; nothing cuts it";
@@ -161,17 +163,17 @@ void judge(PartitionInspection& p) {
         const bool after = valid_data_after(p, i, problem.position);
         // Unknown offsets are judged as synced ones: never a tail to cut.
         const std::int64_t at = problem.offset >= 0 ? problem.offset : std::numeric_limits<std::int64_t>::min();
-        const DamageVerdict verdict = judge_damage(context, at, after);
+        const DamageVerdict verdict = log::judge_damage(context, at, after);
         problem.fate = verdict == DamageVerdict::cut_torn_tail ? ProblemFate::cut : ProblemFate::refused;
         problem.consequence = consequence_of(verdict, context, at, after);
       }
     }
   }
   if (decided || p.segments.empty()) return;
-  const SegmentInspection& last = p.segments.back();
+  const SegmentReport& last = p.segments.back();
   const std::int64_t end = last.next_offset;
   if (end >= 0 && end < context.recovery_offset) {
-    p.problems.push_back(SegmentProblem{
+    p.problems.push_back(InspectedProblem{
         Kind::damage, last.data_end, end,
         fmt::format("the log ends at offset {}, short of the recovery point at offset {}", end,
                     context.recovery_offset),
@@ -183,10 +185,12 @@ void judge(PartitionInspection& p) {
 
 }  // namespace
 
-SegmentInspection inspect_segment_bytes(std::span<const std::byte> bytes, std::optional<std::int64_t> base_offset,
+namespace log {
+
+SegmentReport inspect_segment_bytes(std::span<const std::byte> bytes, std::optional<std::int64_t> base_offset,
                                         bool gaps_allowed, const InspectProgress& progress) {
-  SegmentInspection s;
-  s.name_base_offset = base_offset;
+  SegmentReport s;
+  s.base_offset = base_offset;
   s.file_bytes = bytes.size();
   // The offset the next batch must start with, when known (a plain pair:
   // gcc 12 misreads an optional here as maybe uninitialized).
@@ -248,45 +252,47 @@ SegmentInspection inspect_segment_bytes(std::span<const std::byte> bytes, std::o
   return s;
 }
 
-SegmentInspection inspect_segment_file(const std::string& path, const InspectProgress& progress) {
-  const std::vector<std::byte> bytes = read_whole_file(path, progress);
-  const std::filesystem::path file(path);
+}  // namespace log
+
+SegmentReport inspect_segment(const std::filesystem::path& file, const InspectProgress& progress) {
+  const std::vector<std::byte> bytes = read_whole_file(file.string(), progress);
   std::error_code ec;
   // Compaction leaves gaps in a folder it marks first (log_cleaner.hpp).
-  const bool gaps_allowed = std::filesystem::exists(file.parent_path() / std::string(kCompactedMarker), ec);
-  SegmentInspection s =
-      inspect_segment_bytes(bytes, parse_segment_log_name(file.filename().string()), gaps_allowed, progress);
-  s.path = path;
+  const bool gaps_allowed = std::filesystem::exists(file.parent_path() / std::string(log::kCompactedMarker), ec);
+  SegmentReport s = log::inspect_segment_bytes(bytes, log::parse_segment_log_name(file.filename().string()),
+                                               gaps_allowed, progress);
+  s.file = file;
   return s;
 }
 
-PartitionInspection inspect_partition(const std::string& dir, const InspectProgress& progress,
-                                      const SegmentStart& segment_start) {
-  PartitionInspection p;
-  p.dir = dir;
-  std::vector<std::pair<std::int64_t, std::string>> files;
+PartitionReport inspect_partition(const std::filesystem::path& folder, const InspectProgress& progress,
+                                  const SegmentStart& segment_start) {
+  PartitionReport p;
+  p.folder = folder;
+  std::vector<std::pair<std::int64_t, std::filesystem::path>> files;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (auto base = parse_segment_log_name(entry.path().filename().string())) {
-      files.emplace_back(*base, entry.path().string());
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    if (auto base = log::parse_segment_log_name(entry.path().filename().string())) {
+      files.emplace_back(*base, entry.path());
     }
   }
-  if (ec) throw Error(ErrorCode::io, fmt::format("cannot list '{}': {}", dir, ec.message()));
+  if (ec) throw Error(ErrorCode::io, fmt::format("cannot list '{}': {}", folder.string(), ec.message()));
   std::sort(files.begin(), files.end());
   // read_recovery_point and boot_id only read files.
-  FileSystem& fs = default_file_system();
-  p.recovery_point = read_recovery_point(fs, dir);
+  log::FileSystem& fs = log::default_file_system();
+  const std::optional<log::RecoveryPoint> point = log::read_recovery_point(fs, folder.string());
   const std::string boot = fs.boot_id();
-  p.rebooted = p.recovery_point && !boot.empty() && p.recovery_point->boot_id != boot;
-  const bool gaps_allowed = std::filesystem::exists(std::filesystem::path(dir) / std::string(kCompactedMarker), ec);
+  if (point) p.recovery_offset = point->offset;
+  p.restarted = point && !boot.empty() && point->boot_id != boot;
+  const bool gaps_allowed = std::filesystem::exists(folder / std::string(log::kCompactedMarker), ec);
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (segment_start) segment_start(i, files.size());
-    const std::vector<std::byte> bytes = read_whole_file(files[i].second, progress);
-    SegmentInspection s = inspect_segment_bytes(bytes, files[i].first, gaps_allowed, progress);
-    s.path = files[i].second;
+    const std::vector<std::byte> bytes = read_whole_file(files[i].second.string(), progress);
+    SegmentReport s = log::inspect_segment_bytes(bytes, files[i].first, gaps_allowed, progress);
+    s.file = files[i].second;
     if (!p.segments.empty()) {
       // The segment before must end where this one starts (below it, when compacted).
-      SegmentInspection& before = p.segments.back();
+      SegmentReport& before = p.segments.back();
       const std::int64_t end = before.next_offset;
       const bool follows = end == files[i].first || (gaps_allowed && end >= 0 && end < files[i].first);
       if (!follows && before.problems.empty()) {
@@ -300,4 +306,22 @@ PartitionInspection inspect_partition(const std::string& dir, const InspectProgr
   return p;
 }
 
-}  // namespace rill::log
+std::vector<std::filesystem::path> partition_folders(const std::filesystem::path& data_dir) {
+  std::vector<std::filesystem::path> folders;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir, ec)) {
+    if (!entry.is_directory()) continue;
+    std::error_code inner;
+    for (const auto& file : std::filesystem::directory_iterator(entry.path(), inner)) {
+      if (log::parse_segment_log_name(file.path().filename().string())) {
+        folders.push_back(entry.path());
+        break;
+      }
+    }
+  }
+  if (ec) throw Error(ErrorCode::io, fmt::format("cannot list '{}': {}", data_dir.string(), ec.message()));
+  std::sort(folders.begin(), folders.end());
+  return folders;
+}
+
+}  // namespace rill

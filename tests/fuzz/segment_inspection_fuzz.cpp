@@ -26,12 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool gaps = (data[0] & 1) != 0;
   const std::int64_t base = kBases[(data[0] >> 1) & 3];
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data + 1), size - 1);
-  const rill::log::SegmentInspection s = rill::log::inspect_segment_bytes(bytes, base, gaps);
+  const rill::SegmentReport s = rill::log::inspect_segment_bytes(bytes, base, gaps);
   check(s.file_bytes == bytes.size());
   check(s.data_end <= bytes.size());
   std::size_t previous_end = 0;
   std::optional<std::int64_t> expected = base;
-  for (const rill::log::BatchSummary& b : s.batches) {
+  for (const rill::InspectedBatch& b : s.batches) {
     check(b.position >= previous_end);
     check(b.position % rill::codec::kBatchAlignment == 0);
     check(b.size_bytes >= rill::codec::kBatchHeaderSize && b.position + b.size_bytes <= bytes.size());
@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     previous_end = b.position + b.size_bytes;
   }
   check(s.data_end >= previous_end);
-  for (const rill::log::SegmentProblem& p : s.problems) check(!p.what.empty() && p.position <= bytes.size());
+  for (const rill::InspectedProblem& p : s.problems) check(!p.what.empty() && p.position <= bytes.size());
   if (s.problems.empty()) {
     for (std::size_t i = s.data_end; i < bytes.size(); ++i) check(bytes[i] == std::byte{0});
   }

@@ -18,7 +18,7 @@
 #include <catch2/catch.hpp>
 
 #include "codec/batch_format.hpp"
-#include "log/partition_inspection.hpp"
+#include "rill/inspect.hpp"
 #include "log/segment_format.hpp"
 #include "rill/rill.hpp"
 #include "test_util.hpp"
@@ -28,7 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using rill::codec::BatchHeader;
-using rill::log::ProblemFate;
+using rill::ProblemFate;
 
 constexpr int kBatches = 5;
 constexpr int kRecordsPerBatch = 7;
@@ -146,12 +146,12 @@ TEST_CASE("bit flips: every byte class of the first, a middle and the last batch
       GENERATE(rill::FsyncPolicy::none, rill::FsyncPolicy::interval, rill::FsyncPolicy::every_batch);
   rill::test::TempDir pristine("rill-bit-flip");
   write_log(pristine.path(), policy);
-  const rill::log::SegmentInspection clean = rill::log::inspect_segment_file(segment_path(pristine.path()));
+  const rill::SegmentReport clean = rill::inspect_segment(segment_path(pristine.path()));
   REQUIRE(clean.problems.empty());
   REQUIRE(clean.batches.size() == kBatches);
 
   for (const int batch : {0, kBatches / 2, kBatches - 1}) {
-    const rill::log::BatchSummary& b = clean.batches[static_cast<std::size_t>(batch)];
+    const rill::InspectedBatch& b = clean.batches[static_cast<std::size_t>(batch)];
     REQUIRE(b.size_bytes % 8 != 0);  // the padding class exists
     for (const Spot& spot : kSpots) {
       for (const unsigned char mask : {0x01, 0x80}) {
@@ -165,10 +165,10 @@ TEST_CASE("bit flips: every byte class of the first, a middle and the last batch
         const auto flipped = log_files(dir.path());
 
         // The inspection reports it and changes nothing.
-        const rill::log::PartitionInspection report = rill::log::inspect_partition(dir.path() + "/t-0");
+        const rill::PartitionReport report = rill::inspect_partition(dir.path() + "/t-0");
         REQUIRE(report.damaged());
         REQUIRE_FALSE(report.segments[0].problems.empty());
-        const rill::log::SegmentProblem& first = report.segments[0].problems[0];
+        const rill::InspectedProblem& first = report.segments[0].problems[0];
         CHECK(first.fate == (padding ? ProblemFate::harmless : ProblemFate::refused));
         CHECK(first.position >= b.position);
         CHECK(log_files(dir.path()) == flipped);
@@ -202,7 +202,7 @@ TEST_CASE("bit flips: every byte class of the first, a middle and the last batch
           CHECK(seen == expected_records(before));
         }
         CHECK(fs::exists(segment_path(dir.path()) + std::string(rill::log::kDamagedSuffix)));
-        CHECK_FALSE(rill::log::inspect_partition(dir.path() + "/t-0").damaged());
+        CHECK_FALSE(rill::inspect_partition(dir.path() + "/t-0").damaged());
       }
     }
   }
