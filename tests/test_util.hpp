@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -55,6 +56,18 @@ ErrorCode error_of(Call&& call) {
   }
   FAIL("expected a rill::Error");
   return ErrorCode::unsupported;
+}
+
+// Flips the bits of `mask` in the byte at `position` of `file`.
+inline void flip_bit(const std::filesystem::path& file, std::size_t position, unsigned char mask) {
+  std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
+  REQUIRE(f);
+  f.seekg(static_cast<std::streamoff>(position));
+  char c = 0;
+  REQUIRE(f.get(c));
+  f.seekp(static_cast<std::streamoff>(position));
+  f.put(static_cast<char>(static_cast<unsigned char>(c) ^ mask));
+  REQUIRE(f);
 }
 
 // Ends the calling process at once by SIGKILL, as a crash would: no

@@ -17,6 +17,7 @@
 
 #include "arg_parser.hpp"
 #include "cli_test_util.hpp"
+#include "test_util.hpp"
 
 using namespace rill::cli::test;
 
@@ -328,14 +329,6 @@ TEST_CASE("the argument parser reads options from its table", "[cli]") {
 
 namespace {
 
-void flip_bit(const fs::path& file, std::size_t position, unsigned char mask) {
-  std::fstream f(file, std::ios::binary | std::ios::in | std::ios::out);
-  f.seekg(static_cast<std::streamoff>(position));
-  char c = 0;
-  f.get(c);
-  f.seekp(static_cast<std::streamoff>(position));
-  f.put(static_cast<char>(static_cast<unsigned char>(c) ^ mask));
-}
 
 std::string numbered_lines(int from, int to) {
   std::string out;
@@ -360,7 +353,7 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
 
   SECTION("a bit inside the last batch: verify reports it and changes nothing, an open refuses, --repair cuts") {
     const rill::InspectedBatch& last = clean.batches.back();
-    flip_bit(segment, last.position + std::min<std::size_t>(5000, last.size_bytes - 1), 0x04);
+    rill::test::flip_bit(segment, last.position + std::min<std::size_t>(5000, last.size_bytes - 1), 0x04);
     const auto before = directory_bytes(scratch.data());
     const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
     INFO("verify: " << verify.out << verify.err);
@@ -385,7 +378,7 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
   SECTION("a bit in a middle batch's last_offset_delta: consume stops with an error after every line before it") {
     const std::size_t byte = GENERATE(24, 25);  // +16 or +4096 offsets claimed
     const rill::InspectedBatch& second = clean.batches[1];
-    flip_bit(segment, second.position + byte, 0x10);
+    rill::test::flip_bit(segment, second.position + byte, 0x10);
     const Outcome consume = run_cli(scratch, {"--dir", scratch.data(), "consume", "lines", "--from-beginning"});
     INFO("consume stderr: " << consume.err);
     CHECK(consume.status == 1);
@@ -406,7 +399,7 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
       }
     }
     REQUIRE(padding != 0);
-    flip_bit(segment, padding, 0x01);
+    rill::test::flip_bit(segment, padding, 0x01);
     const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
     CHECK(verify.status == 1);
     CHECK(verify.out.find("non-zero padding byte at position " + std::to_string(padding)) != std::string::npos);
@@ -428,4 +421,28 @@ TEST_CASE("no environment variable arms a crash point in a program that links ri
   ::unsetenv("RILL_CRASH_POINT");
   CHECK(produced.status == 0);
   CHECK(run_ok(scratch, {"consume", "t", "--from-beginning"}) == "one\ntwo\n");
+}
+
+TEST_CASE("verify reports a damaged catalog and a partition folder that lost its segments", "[cli][damage]") {
+  ScratchDir scratch;
+  run_ok(scratch, {"topics", "create", "events", "--partitions", "2"});
+  run_ok(scratch, {"produce", "events", "--partition", "1"}, "a\nb\n");
+  const fs::path dir(scratch.data());
+  SECTION("a catalog byte flipped: an open refuses it, and so does verify") {
+    rill::test::flip_bit(dir / "rill.catalog", 20, 0x01);
+    const auto before = directory_bytes(scratch.data());
+    const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
+    CHECK(verify.status == 1);
+    CHECK(verify.out.find("catalog: DAMAGED: ") != std::string::npos);
+    CHECK(verify.out.find("rill.catalog") != std::string::npos);
+    CHECK(verify.out.find("verdict: DAMAGED\n") != std::string::npos);
+    CHECK(directory_bytes(scratch.data()) == before);
+  }
+  SECTION("a partition folder emptied: verify says an open would start it empty") {
+    for (const auto& entry : fs::directory_iterator(dir / "events-1")) fs::remove(entry.path());
+    const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
+    CHECK(verify.status == 1);
+    CHECK(verify.out.find("catalog: DAMAGED: topic \"events\" partition 1: ") != std::string::npos);
+    CHECK(verify.out.find("start the partition empty") != std::string::npos);
+  }
 }

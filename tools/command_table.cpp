@@ -57,7 +57,7 @@ const std::vector<Command>& command_table() {
       {{"verify", {},
         {{"--repair", "", "first open the node with repair: recovery checks every batch and cuts the log at "
                           "the first damage (it keeps a .damaged copy)", false}},
-        "Checks every batch of every partition: header, checksum, offset order, zero padding\n"
+        "Checks the catalog, then every batch of every partition: header, checksum, offset order, zero padding\n"
         "and the zero fill after the data, and says what an open would do about each problem\n"
         "(refuse it, or cut it as a torn tail). Changes no byte and opens nothing for writing,\n"
         "unless --repair. Prints a line per partition; exits with 1 on any problem."},

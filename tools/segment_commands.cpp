@@ -149,9 +149,12 @@ int run_verify(const GlobalOptions& global, const ParsedCommand& args) {
     // cuts the log at the first damage, keeping .damaged copies.
     (void)open_node(global, false, true);
   }
-  // Read-only from here: every partition folder on disk, the internal ones
-  // (such as the committed offsets) included.
-  const bool all_ok = verify_all(folders_on_disk(data_dir(global, false)));
+  // Read-only from here: the catalog, then every partition folder on disk,
+  // the internal ones (such as the committed offsets) included.
+  const std::filesystem::path& dir = data_dir(global, false);
+  const std::vector<std::string> catalog = inspect_catalog(dir);
+  for (const std::string& problem : catalog) fmt::print("catalog: DAMAGED: {}\n", problem);
+  const bool all_ok = verify_all(folders_on_disk(dir)) && catalog.empty();
   fmt::print("verdict: {}\n", all_ok ? "ok" : "DAMAGED");
   return all_ok ? kExitOk : kExitFailure;
 }

@@ -106,6 +106,15 @@ using SegmentStart = std::function<void(std::size_t segment, std::size_t segment
 [[nodiscard]] PartitionReport inspect_partition(const std::filesystem::path& folder,
                                                 const InspectProgress& progress = {},
                                                 const SegmentStart& segment_start = {});
+// The problems of a data directory as a whole, as Node::open would meet
+// them: a catalog ("rill.catalog") that is not rill's, of an unknown
+// version or damaged (Node::open refuses it), and a partition of a durable
+// topic in the catalog whose folder holds no segment file (Node::open
+// would start it empty). One line each, naming the file or the partition;
+// empty when there is none. Reads only. Throws Error(io) when the catalog
+// cannot be read.
+[[nodiscard]] std::vector<std::string> inspect_catalog(const std::filesystem::path& data_dir);
+
 // The partition folders of a data directory that hold segment files (those
 // of internal topics, such as the committed offsets, too), sorted. Throws
 // Error(io) when the directory cannot be listed.

@@ -62,14 +62,6 @@ std::string read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void flip_bit(const std::string& path, std::size_t position, unsigned char mask) {
-  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-  f.seekg(static_cast<std::streamoff>(position));
-  char c = 0;
-  f.get(c);
-  f.seekp(static_cast<std::streamoff>(position));
-  f.put(static_cast<char>(static_cast<unsigned char>(c) ^ mask));
-}
 
 // Every file of the partition folder: no byte changes and no file comes or goes.
 std::map<std::string, std::string> log_files(const std::string& dir) {
@@ -161,7 +153,7 @@ TEST_CASE("bit flips: every byte class of the first, a middle and the last batch
                        << at << "), mask " << int(mask));
         rill::test::TempDir dir("rill-bit-flip-case");
         fs::copy(pristine.path(), dir.path(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-        flip_bit(segment_path(dir.path()), at, mask);
+        rill::test::flip_bit(segment_path(dir.path()), at, mask);
         const auto flipped = log_files(dir.path());
 
         // The inspection reports it and changes nothing.

@@ -1,0 +1,53 @@
+// rill::inspect_catalog (rill/inspect.hpp): the catalog's part of a
+// read-only inspection of a data directory. The partitions' part is
+// src/log/partition_inspection.cpp.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "log/file_system.hpp"
+#include "log/segment_format.hpp"
+#include "rill/error.hpp"
+#include "rill/inspect.hpp"
+#include "topic/catalog.hpp"
+
+namespace rill {
+namespace {
+
+bool holds_a_segment(const std::filesystem::path& folder) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    if (log::parse_segment_log_name(entry.path().filename().string())) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> inspect_catalog(const std::filesystem::path& data_dir) {
+  std::vector<std::string> problems;
+  std::vector<topic::CatalogEntry> entries;
+  try {
+    // read_catalog only reads (an absent file is an empty catalog).
+    entries = topic::read_catalog(log::default_file_system(), data_dir.string());
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::corrupt) throw;
+    problems.push_back(fmt::format("{}: an open refuses it", e.what()));
+    return problems;
+  }
+  for (const topic::CatalogEntry& entry : entries) {
+    for (int p = 0; p < entry.options.partitions; ++p) {
+      const std::filesystem::path folder = topic::partition_dir(data_dir.string(), entry.name, p);
+      if (!holds_a_segment(folder)) {
+        problems.push_back(fmt::format("topic \"{}\" partition {}: {} holds no segment file: an open would "
+                                       "start the partition empty",
+                                       entry.name, p, folder.string()));
+      }
+    }
+  }
+  return problems;
+}
+
+}  // namespace rill
