@@ -3,21 +3,16 @@
 
 #include <cassert>
 
+#include "base/clock.hpp"
 #include "client/producer_impl.hpp"
 
 namespace rill::client {
 namespace {
 
-std::int64_t wall_clock_ms() noexcept {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Starts a batch on an empty accumulator: its clock for timestamp-less records.
 void open_batch(PartitionAccumulator& acc, bool lingering) {
   if (!acc.builder->empty()) return;
-  acc.batch_timestamp = wall_clock_ms();
+  acc.batch_timestamp = base::wall_clock_ms();
   if (lingering) acc.opened_at = Clock::now();
   acc.has_records.store(true, std::memory_order_relaxed);  // relaxed: a hint for the timer
 }
@@ -52,7 +47,7 @@ SendFuture ProducerImpl::send(std::string_view topic, const Record& record, Send
   PartitionAccumulator& acc = *h.accumulators[static_cast<std::size_t>(choose_partition(h, record))];
   std::unique_lock lock(acc.lock);
   if (bound + codec::kBatchHeaderSize > h.batch_limit) {
-    const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : wall_clock_ms();
+    const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : base::wall_clock_ms();
     return send_alone(acc, record, ts, callback, lock);
   }
   if (!acc.builder) acc.builder.emplace(h.batch_limit);
@@ -163,7 +158,7 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
 
 SendStatus ProducerImpl::try_send_alone(PartitionAccumulator& acc, const Record& record, std::size_t bound,
                                         RecordMetadata* out) {
-  const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : wall_clock_ms();
+  const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : base::wall_clock_ms();
   codec::BatchBuilder alone(bound + codec::kBatchHeaderSize + 8);
   if (!alone.try_append(record, ts)) return SendStatus::too_large;
   const topic::AppendResult r =

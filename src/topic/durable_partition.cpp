@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "codec/batch_format.hpp"
 #include "topic/timestamp_scan.hpp"
 
@@ -16,12 +17,6 @@ namespace {
 // Bytes asked of the log per read: spans into the mapping, so a large chunk
 // costs nothing but lets one poll walk many batches with one lookup.
 constexpr std::size_t kReadChunkBytes = std::size_t{1} << 20;
-
-std::int64_t wall_clock_ms() noexcept {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // What a reader reports when it stops in front of damaged storage.
 std::string damaged_at(const std::string& file, const log::ReadDamage& damage, std::int64_t offset) {
@@ -142,7 +137,7 @@ DurablePartition::DurablePartition(std::unique_ptr<log::PartitionLog> log, const
       group_commit_(options.fsync == FsyncPolicy::every_batch),
       log_(std::move(log)),
       last_retention_(std::chrono::steady_clock::now()) {
-  if (has_retention_) (void)log_->enforce_retention(wall_clock_ms());
+  if (has_retention_) (void)log_->enforce_retention(base::wall_clock_ms());
 }
 
 DurablePartition::~DurablePartition() {
@@ -258,7 +253,7 @@ void DurablePartition::maybe_enforce_retention(std::size_t appended_bytes) noexc
   bytes_since_retention_ = 0;
   last_retention_ = now;
   try {
-    (void)log_->enforce_retention(wall_clock_ms());
+    (void)log_->enforce_retention(base::wall_clock_ms());
   } catch (...) {
     // An unlink or directory sync failed: the segment stays and the next
     // check tries again; the append itself succeeded.

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "base/clock.hpp"
 #include "topic/durable_partition.hpp"
 
 namespace rill::topic {
@@ -26,9 +27,7 @@ log::CompactionResult DurablePartition::compact(const std::atomic<bool>& stop) n
   try {
     active_base = log_->segment_base_offsets().back();
     log::CompactionOptions options;
-    options.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    options.now_ms = base::wall_clock_ms();
     options.tombstone_retention = tombstone_retention_;
     options.stop = &stop;
     const log::CompactionResult result = log_->compact(options, writer_mutex_);

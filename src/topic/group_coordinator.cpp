@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "base/clock.hpp"
+
 namespace rill::topic {
 
 GroupCoordinator::GroupCoordinator(std::function<std::int32_t(const std::string&)> partition_count,
@@ -271,9 +273,7 @@ std::size_t GroupCoordinator::commit(const std::string& group_id, const std::str
     accepted.emplace(tp, offset);
   }
   if (store_ && !accepted.empty()) {
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const std::int64_t now_ms = base::wall_clock_ms();
     store_->append(group_id, accepted, now_ms);
   }
   for (const auto& [tp, offset] : accepted) group.committed[tp] = offset;

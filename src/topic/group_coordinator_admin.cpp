@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "base/clock.hpp"
 #include "rill/error.hpp"
 #include "topic/group_coordinator.hpp"
 
@@ -65,9 +66,7 @@ std::map<TopicPartition, std::int64_t> GroupCoordinator::reset_offsets(std::stri
   }
   std::map<TopicPartition, std::int64_t> offsets = plan(group.committed);
   if (store_ && !offsets.empty()) {
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const std::int64_t now_ms = base::wall_clock_ms();
     store_->append(it->first, offsets, now_ms);  // first: nothing changes if it throws
   }
   for (const auto& [tp, offset] : offsets) group.committed[tp] = offset;
