@@ -379,13 +379,20 @@ TEST_CASE("a flipped bit in a cleanly closed log is reported by verify and consu
     const std::size_t byte = GENERATE(24, 25);  // +16 or +4096 offsets claimed
     const rill::InspectedBatch& second = clean.batches[1];
     rill::test::flip_bit(segment, second.position + byte, 0x10);
+    const auto partition_before = directory_bytes(partition);
     const Outcome consume = run_cli(scratch, {"--dir", scratch.data(), "consume", "lines", "--from-beginning"});
     INFO("consume stderr: " << consume.err);
     CHECK(consume.status == 1);
-    CHECK(consume.out == numbered_lines(0, static_cast<int>(second.base_offset)));
+    // The reader stops in front of the batch after every line before it;
+    // or, when the flip broke the header of a batch an index entry points
+    // at (how the lines were batched depends on the machine's speed), the
+    // open refuses the log. Either way nothing is skipped or cut.
+    const bool refused_at_open = consume.out.empty();
+    if (!refused_at_open) CHECK(consume.out == numbered_lines(0, static_cast<int>(second.base_offset)));
     CHECK(consume.err.find("error (corrupt)") != std::string::npos);
     CHECK(consume.err.find(segment.string()) != std::string::npos);
     CHECK(consume.err.find("byte " + std::to_string(second.position)) != std::string::npos);
+    CHECK(directory_bytes(partition) == partition_before);
     const Outcome verify = run_cli(scratch, {"--dir", scratch.data(), "verify"});
     CHECK(verify.status == 1);
     CHECK(verify.out.find("position " + std::to_string(second.position)) != std::string::npos);

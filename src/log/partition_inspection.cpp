@@ -213,8 +213,8 @@ SegmentReport inspect_segment_bytes(std::span<const std::byte> bytes, std::optio
     if (header.status != codec::DecodeStatus::ok) {
       const bool torn = header.status == codec::DecodeStatus::incomplete;
       add(s, Kind::damage, position, expected_or(-1),
-          fmt::format("{} at position {}: {}", torn ? "torn batch" : "bad batch header",
-                      position + header.error.position, header.error.reason));
+          fmt::format("{} at position {}: {} (byte {})", torn ? "torn batch" : "bad batch header", position,
+                      header.error.reason, position + header.error.position));
       // Go on at the next whole batch, so that what follows is reported too.
       const std::optional<std::size_t> next = next_whole_batch(
           bytes, position + codec::kBatchAlignment, expected_or(std::numeric_limits<std::int64_t>::min()));
