@@ -295,6 +295,8 @@ std::span<const std::byte> Segment::read_from(std::int64_t offset, std::size_t m
     if (returned && position + length - start > max_bytes) break;
     if (check == ChecksumCheck::on && codec::compute_checksum(rest.first(length)) != batch.checksum()) {
       reason = "checksum mismatch";
+      // The header is sound, so the next batch starts where it says.
+      if (!returned) next_whole = batch.next_offset();
       break;
     }
     if (!returned) start = position;

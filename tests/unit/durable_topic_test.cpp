@@ -17,6 +17,7 @@
 
 #include "codec/batch_builder.hpp"
 #include "support/fault_injecting_file_system.hpp"
+#include "rill/inspect.hpp"
 #include "rill/rill.hpp"
 #include "test_util.hpp"
 #include "topic/durable_partition.hpp"
@@ -503,4 +504,49 @@ TEST_CASE("durable topic: a damaged batch header in a closed segment is reported
   const rill::PollResult after = consumer.poll(10ms);
   REQUIRE_FALSE(after.empty());
   CHECK(after[0].offset() == 1);
+}
+
+TEST_CASE("durable topic: a batch whose checksum fails stops poll, which names the next whole batch, and a seek there reads on", "[topic][durable][damage]") {
+  TempDir dir;
+  {
+    rill::Node node = rill::Node::open(dir.path);
+    node.create_topic("t", durable(1));
+    rill::Producer producer(node);  // linger 0: one record per batch
+    const std::string value(500, 'v');
+    while (node.describe_topic("t").partitions[0].end_offset < 400) {
+      (void)producer.send("t", {.value = value}).get();
+    }
+  }
+  // One bit in the records of offset 5's batch, in the first (closed) segment.
+  const fs::path segment = dir.path / "t-0" / "00000000000000000000.log";
+  const rill::SegmentReport clean = rill::inspect_segment(segment);
+  REQUIRE(clean.batches.size() > 6);
+  REQUIRE(clean.batches[5].base_offset == 5);
+  rill::test::flip_bit(segment, clean.batches[5].position + 100, 0x08);
+
+  rill::Node node = rill::Node::open(dir.path);  // open checks a closed segment from its last index entry
+  rill::Consumer consumer(node);
+  consumer.assign({{"t", 0}});
+  consumer.seek_to_beginning({{"t", 0}});
+  const rill::PollResult first = consumer.poll(10ms);
+  REQUIRE(first.size() == 5);  // the records before the damage
+  CHECK(first[4].offset() == 4);
+  const std::string message = error_message([&] { (void)consumer.poll(10ms); });
+  CHECK(message.find(segment.string()) != std::string::npos);
+  CHECK(message.find("byte " + std::to_string(clean.batches[5].position)) != std::string::npos);
+  CHECK(message.find("checksum mismatch") != std::string::npos);
+  CHECK(message.find("the next whole batch starts at offset 6") != std::string::npos);
+  CHECK(consumer.position({"t", 0}) == 5);
+  consumer.seek({"t", 0}, 6);
+  const rill::PollResult after = consumer.poll(10ms);
+  REQUIRE_FALSE(after.empty());
+  CHECK(after[0].offset() == 6);
+  // With check_crcs off the header and offsets still hold, so the damaged
+  // record comes back as stored.
+  rill::Consumer unchecked(node, {.check_crcs = false});
+  unchecked.assign({{"t", 0}});
+  unchecked.seek({"t", 0}, 5);
+  const rill::PollResult raw = unchecked.poll(10ms);
+  REQUIRE_FALSE(raw.empty());
+  CHECK(raw[0].offset() == 5);
 }
