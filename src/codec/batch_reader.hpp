@@ -130,6 +130,16 @@ struct ParsedBatch {
 [[nodiscard]] ParsedBatch parse_batch(std::span<const std::byte> bytes,
                                       bool verify_checksum = true) noexcept;
 
+// Where a walk over damaged bytes can go on: the first position at or after
+// `from`, rounded up to kBatchAlignment, where a whole batch of `bytes`
+// starts (header and checksum checked) whose base offset is above `above`.
+struct WholeBatch {
+  std::size_t position = 0;
+  std::int64_t base_offset = 0;
+};
+[[nodiscard]] std::optional<WholeBatch> find_whole_batch(std::span<const std::byte> bytes, std::size_t from,
+                                                         std::int64_t above) noexcept;
+
 // One record decoded from a batch. Its views point into the batch bytes.
 struct DecodedRecord {
   std::int64_t offset = -1;
@@ -311,6 +321,19 @@ inline ParsedBatch parse_batch(std::span<const std::byte> bytes, bool verify_che
     return detail_reader::corrupt_at(offsetof(BatchHeader, checksum), "checksum mismatch");
   }
   return ParsedBatch{DecodeStatus::ok, BatchView::trusted(batch), DecodeError()};
+}
+
+inline std::optional<WholeBatch> find_whole_batch(std::span<const std::byte> bytes, std::size_t from,
+                                                  std::int64_t above) noexcept {
+  for (std::size_t at = padded_batch_size(from); at + kBatchHeaderSize <= bytes.size(); at += kBatchAlignment) {
+    // Cheap filter before the full parse: the magic byte.
+    if (bytes[at + offsetof(BatchHeader, magic)] != std::byte{kBatchMagic}) continue;
+    const ParsedBatch parsed = parse_batch(bytes.subspan(at), true);
+    if (parsed.status == DecodeStatus::ok && parsed.batch.base_offset() > above) {
+      return WholeBatch{at, parsed.batch.base_offset()};
+    }
+  }
+  return std::nullopt;
 }
 
 inline DecodeStatus RecordReader::next(DecodedRecord& out) noexcept {

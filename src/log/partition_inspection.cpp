@@ -76,19 +76,6 @@ std::size_t first_non_zero(std::span<const std::byte> bytes) noexcept {
   return static_cast<std::size_t>(it - bytes.begin());
 }
 
-// The first aligned position at or after `from` where a whole batch (its
-// checksum checked) with a base offset above `above` starts.
-std::optional<std::size_t> next_whole_batch(std::span<const std::byte> bytes, std::size_t from,
-                                            std::int64_t above) noexcept {
-  for (std::size_t at = codec::padded_batch_size(from); at + codec::kBatchHeaderSize <= bytes.size();
-       at += codec::kBatchAlignment) {
-    if (bytes[at + offsetof(codec::BatchHeader, magic)] != std::byte{codec::kBatchMagic}) continue;
-    const codec::ParsedBatch parsed = codec::parse_batch(bytes.subspan(at), true);
-    if (parsed.status == codec::DecodeStatus::ok && parsed.batch.base_offset() > above) return at;
-  }
-  return std::nullopt;
-}
-
 InspectedBatch summarize(const codec::BatchView& batch, std::size_t position, bool checksum_ok) {
   return InspectedBatch{position,
                       batch.base_offset(),
@@ -200,7 +187,7 @@ SegmentReport inspect_segment_bytes(std::span<const std::byte> bytes, std::optio
   std::size_t position = 0;
   while (position < bytes.size()) {
     const std::span<const std::byte> rest = bytes.subspan(position);
-    if (first_non_zero(rest.first(std::min(rest.size(), codec::kBatchHeaderSize))) == std::min(rest.size(), codec::kBatchHeaderSize)) {
+    if (all_zero(rest.data(), std::min(rest.size(), codec::kBatchHeaderSize))) {
       // The end of the data: the rest must be zero fill.
       const std::size_t at = first_non_zero(rest);
       if (at != rest.size()) {
@@ -216,10 +203,10 @@ SegmentReport inspect_segment_bytes(std::span<const std::byte> bytes, std::optio
           fmt::format("{} at position {}: {} (byte {})", torn ? "torn batch" : "bad batch header", position,
                       header.error.reason, position + header.error.position));
       // Go on at the next whole batch, so that what follows is reported too.
-      const std::optional<std::size_t> next = next_whole_batch(
+      const std::optional<codec::WholeBatch> next = codec::find_whole_batch(
           bytes, position + codec::kBatchAlignment, expected_or(std::numeric_limits<std::int64_t>::min()));
       if (!next) break;
-      position = *next;
+      position = next->position;
       known = false;  // the offsets in the damaged bytes are unknown
       continue;
     }
@@ -252,6 +239,17 @@ SegmentReport inspect_segment_bytes(std::span<const std::byte> bytes, std::optio
   return s;
 }
 
+std::vector<std::pair<std::int64_t, std::filesystem::path>> segment_files(const std::filesystem::path& folder) {
+  std::vector<std::pair<std::int64_t, std::filesystem::path>> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    if (auto base = parse_segment_log_name(entry.path().filename().string())) files.emplace_back(*base, entry.path());
+  }
+  if (ec) throw Error(ErrorCode::io, fmt::format("cannot list '{}': {}", folder.string(), ec.message()));
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 }  // namespace log
 
 SegmentReport inspect_segment(const std::filesystem::path& file, const InspectProgress& progress) {
@@ -269,21 +267,14 @@ PartitionReport inspect_partition(const std::filesystem::path& folder, const Ins
                                   const SegmentStart& segment_start) {
   PartitionReport p;
   p.folder = folder;
-  std::vector<std::pair<std::int64_t, std::filesystem::path>> files;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
-    if (auto base = log::parse_segment_log_name(entry.path().filename().string())) {
-      files.emplace_back(*base, entry.path());
-    }
-  }
-  if (ec) throw Error(ErrorCode::io, fmt::format("cannot list '{}': {}", folder.string(), ec.message()));
-  std::sort(files.begin(), files.end());
+  const std::vector<std::pair<std::int64_t, std::filesystem::path>> files = log::segment_files(folder);
   // read_recovery_point and boot_id only read files.
   log::FileSystem& fs = log::default_file_system();
   const std::optional<log::RecoveryPoint> point = log::read_recovery_point(fs, folder.string());
   const std::string boot = fs.boot_id();
   if (point) p.recovery_offset = point->offset;
   p.restarted = point && !boot.empty() && point->boot_id != boot;
+  std::error_code ec;
   const bool gaps_allowed = std::filesystem::exists(folder / std::string(log::kCompactedMarker), ec);
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (segment_start) segment_start(i, files.size());
@@ -310,14 +301,7 @@ std::vector<std::filesystem::path> partition_folders(const std::filesystem::path
   std::vector<std::filesystem::path> folders;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(data_dir, ec)) {
-    if (!entry.is_directory()) continue;
-    std::error_code inner;
-    for (const auto& file : std::filesystem::directory_iterator(entry.path(), inner)) {
-      if (log::parse_segment_log_name(file.path().filename().string())) {
-        folders.push_back(entry.path());
-        break;
-      }
-    }
+    if (entry.is_directory() && !log::segment_files(entry.path()).empty()) folders.push_back(entry.path());
   }
   if (ec) throw Error(ErrorCode::io, fmt::format("cannot list '{}': {}", data_dir.string(), ec.message()));
   std::sort(folders.begin(), folders.end());

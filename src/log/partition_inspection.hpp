@@ -5,8 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "rill/inspect.hpp"
 
@@ -18,5 +21,10 @@ namespace rill::log {
 [[nodiscard]] SegmentReport inspect_segment_bytes(std::span<const std::byte> bytes,
                                                   std::optional<std::int64_t> base_offset, bool gaps_allowed,
                                                   const InspectProgress& progress = {});
+
+// The ".log" segment files of a partition folder with their base offsets,
+// oldest first. Throws Error(io) when the folder cannot be listed.
+[[nodiscard]] std::vector<std::pair<std::int64_t, std::filesystem::path>> segment_files(
+    const std::filesystem::path& folder);
 
 }  // namespace rill::log

@@ -274,8 +274,9 @@ std::span<const std::byte> Segment::read_from(std::int64_t offset, std::size_t m
       // Damage before the offset asked for (a deliberate seek past it):
       // the walk goes on at the next whole batch, if that one does not
       // start after the offset (which would then lie in the damaged bytes).
-      const std::optional<WholeBatch> next =
-          returned ? std::nullopt : find_whole_batch(position + codec::kBatchAlignment, committed, expected);
+      const std::optional<codec::WholeBatch> next =
+          returned ? std::nullopt
+                   : codec::find_whole_batch({log_map_, committed}, position + codec::kBatchAlignment, expected);
       if (next && next->base_offset <= offset) {
         reason = nullptr;
         position = next->position;
@@ -307,20 +308,6 @@ std::span<const std::byte> Segment::read_from(std::int64_t offset, std::size_t m
   if (reason != nullptr && damage != nullptr) *damage = {position, reason, next_whole};
   if (start == committed) return {};
   return {log_map_ + start, end - start};
-}
-
-std::optional<Segment::WholeBatch> Segment::find_whole_batch(std::size_t from, std::size_t limit,
-                                                             std::int64_t above) const noexcept {
-  for (std::size_t position = codec::padded_batch_size(from); position + codec::kBatchHeaderSize <= limit;
-       position += codec::kBatchAlignment) {
-    // Cheap filter before the full parse: the magic byte.
-    if (log_map_[position + offsetof(codec::BatchHeader, magic)] != std::byte{codec::kBatchMagic}) continue;
-    const auto parsed = codec::parse_batch({log_map_ + position, limit - position}, true);
-    if (parsed.status == codec::DecodeStatus::ok && parsed.batch.base_offset() > above) {
-      return WholeBatch{position, parsed.batch.base_offset()};
-    }
-  }
-  return std::nullopt;
 }
 
 std::optional<std::int64_t> Segment::offset_for_timestamp(std::int64_t timestamp) const noexcept {

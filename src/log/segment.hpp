@@ -231,14 +231,6 @@ class Segment {
   void settle_indexes() noexcept;
   [[nodiscard]] SegmentScan scan_from(std::size_t position, std::int64_t offset, bool active);
   [[nodiscard]] bool valid_batch_at_or_after(std::size_t position) const noexcept;
-  // The first aligned position at or after `from` where a whole batch (its
-  // checksum checked) with a base offset above `above` ends before `limit`.
-  struct WholeBatch {
-    std::size_t position;
-    std::int64_t base_offset;
-  };
-  [[nodiscard]] std::optional<WholeBatch> find_whole_batch(std::size_t from, std::size_t limit,
-                                                           std::int64_t above) const noexcept;
   // Recovery: whether every batch before the last offset-index entry is
   // whole, checksummed and in offset order, ending exactly at that entry.
   [[nodiscard]] bool indexed_batches_intact(bool active) const noexcept;

@@ -126,7 +126,8 @@ bool Segment::indexed_batches_intact(bool active) const noexcept {
 }
 
 bool Segment::valid_batch_at_or_after(std::size_t position) const noexcept {
-  return find_whole_batch(position, log_bytes_, std::numeric_limits<std::int64_t>::min()).has_value();
+  return codec::find_whole_batch({log_map_, log_bytes_}, position, std::numeric_limits<std::int64_t>::min())
+      .has_value();
 }
 
 std::size_t Segment::discard_tail() {

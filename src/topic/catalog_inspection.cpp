@@ -8,23 +8,12 @@
 #include <fmt/format.h>
 
 #include "log/file_system.hpp"
-#include "log/segment_format.hpp"
+#include "log/partition_inspection.hpp"
 #include "rill/error.hpp"
 #include "rill/inspect.hpp"
 #include "topic/catalog.hpp"
 
 namespace rill {
-namespace {
-
-bool holds_a_segment(const std::filesystem::path& folder) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
-    if (log::parse_segment_log_name(entry.path().filename().string())) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 std::vector<std::string> inspect_catalog(const std::filesystem::path& data_dir) {
   std::vector<std::string> problems;
@@ -40,7 +29,8 @@ std::vector<std::string> inspect_catalog(const std::filesystem::path& data_dir) 
   for (const topic::CatalogEntry& entry : entries) {
     for (int p = 0; p < entry.options.partitions; ++p) {
       const std::filesystem::path folder = topic::partition_dir(data_dir.string(), entry.name, p);
-      if (!holds_a_segment(folder)) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(folder, ec) || log::segment_files(folder).empty()) {
         problems.push_back(fmt::format("topic \"{}\" partition {}: {} holds no segment file: an open would "
                                        "start the partition empty",
                                        entry.name, p, folder.string()));
