@@ -6,13 +6,13 @@
 
 #include "client/consumer_impl.hpp"
 #include "rill/error.hpp"
-#include "topic/names.hpp"
+#include "base/names.hpp"
 
 namespace rill::client {
 
 ConsumerImpl::ConsumerImpl(std::shared_ptr<detail::NodeState> node, const ConsumerOptions& options)
     : node_(std::move(node)), options_(options) {
-  if (!options.group.empty()) topic::validate_group_id(options.group);
+  if (!options.group.empty()) base::validate_group_id(options.group);
   if (options.max_poll_records < 1) {
     throw Error(ErrorCode::invalid_argument, "consumer max_poll_records must be at least 1");
   }
@@ -48,16 +48,16 @@ const AssignedPartition& ConsumerImpl::require(const TopicPartition& tp) const {
   return const_cast<ConsumerImpl*>(this)->require(tp);
 }
 
-void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<topic::TopicState> topic,
+void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<storage::TopicState> topic,
                                  std::optional<std::int64_t> committed,
-                                 std::unique_ptr<topic::PartitionReader> reader) {
+                                 std::unique_ptr<storage::PartitionReader> reader) {
   const bool earliest = options_.auto_offset_reset == OffsetReset::earliest;
   if (reader) {
     (void)reader->seek(committed ? *committed : earliest ? INT64_MIN : INT64_MAX);
   } else {
     const std::int64_t start = committed ? *committed
-                               : earliest ? topic::PartitionLog::kEarliest
-                                          : topic::PartitionLog::kLatest;
+                               : earliest ? storage::Partition::kEarliest
+                                          : storage::Partition::kLatest;
     reader = topic->partitions[static_cast<std::size_t>(tp.partition)]->open_reader(start);
   }
   reader->check_crcs(options_.check_crcs);  // a handed-over reader follows this consumer's choice
@@ -72,7 +72,7 @@ void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<topic
 }
 
 void ConsumerImpl::release_to_group(const std::vector<TopicPartition>& partitions) {
-  std::vector<topic::Released> released;
+  std::vector<group::Released> released;
   for (AssignedPartition& ap : assigned_) {
     if (std::find(partitions.begin(), partitions.end(), ap.tp) == partitions.end()) continue;
     released.push_back({ap.tp, ap.topic, std::move(ap.reader)});
@@ -105,7 +105,7 @@ void ConsumerImpl::assign(const std::vector<TopicPartition>& partitions) {
   if (mode_ == Mode::subscribed) {
     throw Error(ErrorCode::invalid_argument, "assign() while subscribed: call unsubscribe() first");
   }
-  std::vector<std::pair<TopicPartition, std::shared_ptr<topic::TopicState>>> wanted;
+  std::vector<std::pair<TopicPartition, std::shared_ptr<storage::TopicState>>> wanted;
   for (const TopicPartition& tp : partitions) {
     auto t = node_->topic_or_throw(tp.topic);
     if (tp.partition < 0 || tp.partition >= t->partition_count()) {
@@ -137,7 +137,7 @@ void ConsumerImpl::subscribe(const std::vector<std::string>& topics, RebalanceLi
   if (mode_ == Mode::manual) {
     throw Error(ErrorCode::invalid_argument, "subscribe() while assigned: call unsubscribe() first");
   }
-  for (const std::string& t : topics) topic::validate_topic_name(t);
+  for (const std::string& t : topics) base::validate_topic_name(t);
   if (mode_ == Mode::subscribed) unsubscribe();
   topics_ = topics;
   listener_ = listener;
@@ -177,3 +177,45 @@ void ConsumerImpl::close() {
 }
 
 }  // namespace rill::client
+
+namespace rill {
+
+Consumer::Consumer(const Node& node, const ConsumerOptions& options)
+    : impl_(std::make_unique<client::ConsumerImpl>(node.state(), options)) {}
+Consumer::~Consumer() = default;
+Consumer::Consumer(Consumer&&) noexcept = default;
+Consumer& Consumer::operator=(Consumer&&) noexcept = default;
+
+void Consumer::assign(const std::vector<TopicPartition>& partitions) { impl_->assign(partitions); }
+void Consumer::subscribe(const std::vector<std::string>& topics, RebalanceListener* listener) {
+  impl_->subscribe(topics, listener);
+}
+void Consumer::unsubscribe() { impl_->unsubscribe(); }
+PollResult Consumer::poll(std::chrono::milliseconds timeout) { return impl_->poll(timeout); }
+void Consumer::seek(const TopicPartition& tp, std::int64_t offset) { impl_->seek(tp, offset); }
+void Consumer::seek_to_beginning(const std::vector<TopicPartition>& partitions) {
+  impl_->seek_to(partitions, false);
+}
+void Consumer::seek_to_end(const std::vector<TopicPartition>& partitions) { impl_->seek_to(partitions, true); }
+std::int64_t Consumer::seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms) {
+  return impl_->seek_to_timestamp(tp, timestamp_ms);
+}
+std::map<TopicPartition, std::int64_t> Consumer::offsets_for_times(
+    const std::map<TopicPartition, std::int64_t>& timestamps_ms) const {
+  return impl_->offsets_for_times(timestamps_ms);
+}
+std::int64_t Consumer::position(const TopicPartition& tp) const { return impl_->position(tp); }
+std::int64_t Consumer::lag(const TopicPartition& tp) const { return impl_->lag(tp); }
+void Consumer::commit() { impl_->commit(nullptr); }
+void Consumer::commit(const std::map<TopicPartition, std::int64_t>& offsets) { impl_->commit(&offsets); }
+std::optional<std::int64_t> Consumer::committed(const TopicPartition& tp) const { return impl_->committed(tp); }
+void Consumer::pause(const std::vector<TopicPartition>& partitions) { impl_->set_paused(partitions, true); }
+void Consumer::resume(const std::vector<TopicPartition>& partitions) { impl_->set_paused(partitions, false); }
+std::vector<TopicPartition> Consumer::paused() const { return impl_->paused(); }
+std::vector<TopicPartition> Consumer::assignment() const { return impl_->assignment(); }
+std::string Consumer::member_id() const { return impl_->member_id(); }
+void Consumer::close() { impl_->close(); }
+
+ConsumerMetrics Consumer::metrics() const { return impl_->metrics(); }
+
+}  // namespace rill

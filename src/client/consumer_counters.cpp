@@ -16,7 +16,7 @@ void ConsumerCounters::SlotRelease::operator()(PartitionSlot* slot) const noexce
 ConsumerCounters::ConsumerCounters() : table_(std::make_shared<SlotTable>()) {}
 
 ConsumerCounters::SlotHandle ConsumerCounters::attach(const TopicPartition& tp,
-                                                      std::shared_ptr<topic::TopicState> topic,
+                                                      std::shared_ptr<storage::TopicState> topic,
                                                       std::int64_t position) {
   SlotHandle slot(new PartitionSlot(tp, std::move(topic)), SlotRelease{table_});
   slot->publish_position(position);

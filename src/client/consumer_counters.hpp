@@ -26,17 +26,17 @@
 #include <vector>
 
 #include "rill/metrics.hpp"
-#include "topic/topic_state.hpp"
+#include "storage/topic_state.hpp"
 
 namespace rill::client {
 
 // One assigned partition as the collectors see it.
 struct PartitionSlot {
-  PartitionSlot(TopicPartition partition, std::shared_ptr<topic::TopicState> state) noexcept
+  PartitionSlot(TopicPartition partition, std::shared_ptr<storage::TopicState> state) noexcept
       : tp(std::move(partition)), topic(std::move(state)) {}
 
   const TopicPartition tp;
-  const std::shared_ptr<topic::TopicState> topic;
+  const std::shared_ptr<storage::TopicState> topic;
   // Written by the consumer's thread; read by collectors. Relaxed: values only.
   std::atomic<std::int64_t> position{0};
   std::atomic<std::uint64_t> records_lost{0};
@@ -67,7 +67,7 @@ class ConsumerCounters {
   ConsumerCounters();
 
   // A slot for a newly assigned partition, its position at `position`.
-  [[nodiscard]] SlotHandle attach(const TopicPartition& tp, std::shared_ptr<topic::TopicState> topic,
+  [[nodiscard]] SlotHandle attach(const TopicPartition& tp, std::shared_ptr<storage::TopicState> topic,
                                   std::int64_t position);
 
   // Consumer's thread only.

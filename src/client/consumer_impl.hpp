@@ -1,6 +1,6 @@
 // ConsumerImpl: the state behind rill::Consumer (one thread at a time).
 //
-// Each assigned partition holds a PartitionReader (a cursor on the
+// Each assigned partition holds a storage::PartitionReader (a cursor on the
 // partition's log). poll() starts every reader's poll (which releases the
 // previous poll's views), takes part in group rebalancing, then decodes
 // batches straight into a reused vector of RecordViews.
@@ -15,14 +15,14 @@
 #include "client/client_link.hpp"
 #include "client/consumer_counters.hpp"
 #include "rill/consumer.hpp"
-#include "topic/node_state.hpp"
+#include "broker/node_state.hpp"
 
 namespace rill::client {
 
 struct AssignedPartition {
   TopicPartition tp;
-  std::shared_ptr<topic::TopicState> topic;
-  std::unique_ptr<topic::PartitionReader> reader;
+  std::shared_ptr<storage::TopicState> topic;
+  std::unique_ptr<storage::PartitionReader> reader;
   bool paused = false;
   std::optional<LossEvent> pending_loss;  // from a seek below the retained window
   ConsumerCounters::SlotHandle metrics_slot;  // its position, for Node::metrics()
@@ -64,9 +64,9 @@ class ConsumerImpl {
   AssignedPartition& require(const TopicPartition& tp);
   // Adds `tp` at `committed`, else at auto_offset_reset; reuses `reader`
   // (a cursor parked by the group) when given.
-  void add_partition(const TopicPartition& tp, std::shared_ptr<topic::TopicState> topic,
+  void add_partition(const TopicPartition& tp, std::shared_ptr<storage::TopicState> topic,
                      std::optional<std::int64_t> committed,
-                     std::unique_ptr<topic::PartitionReader> reader = nullptr);
+                     std::unique_ptr<storage::PartitionReader> reader = nullptr);
   void remove_partitions(const std::vector<TopicPartition>& partitions);
   // Removes `partitions` and gives them (with their cursors) back to the group.
   void release_to_group(const std::vector<TopicPartition>& partitions);

@@ -29,15 +29,9 @@ ConsumerMetrics ConsumerImpl::metrics() const {
 ClientLink ConsumerImpl::link_metrics() {
   ClientLink link;
   link.client_id = node_->clients.consumer_name(options_.client_id);
-  link.registration = node_->clients.add(topic::ClientRegistry::ConsumerSource(
+  link.registration = node_->clients.add(broker::ClientRegistry::ConsumerSource(
       [this, name = link.client_id] { return counters_.snapshot(name, options_.group); }));
   return link;
 }
 
 }  // namespace rill::client
-
-namespace rill {
-
-ConsumerMetrics Consumer::metrics() const { return impl_->metrics(); }
-
-}  // namespace rill

@@ -1,5 +1,5 @@
-// ConsumerImpl: polling, group rebalancing, positions and commits; and the
-// public Consumer wrapper.
+// ConsumerImpl: polling, group rebalancing, positions and commits (the
+// public Consumer is in consumer.cpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -19,7 +19,7 @@ void ConsumerImpl::group_sync(bool force) {
   seen_epoch_ = epoch;
   last_sync_ = now;
   sync_needed_ = false;
-  topic::SyncResult r = node_->groups.sync(options_.group, member_id_);
+  group::SyncResult r = node_->groups.sync(options_.group, member_id_);
   if (!r.member_alive) {
     // Removed for silence: our partitions already belong to others. Drop
     // them without reading (commits from the listener are refused), rejoin.
@@ -44,16 +44,16 @@ void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
   }
   if (revoked.empty() && wanted.empty()) return;
   notify_listener(true, revoked);  // before release: the listener may still commit them
-  std::vector<topic::Released> released;
+  std::vector<group::Released> released;
   for (AssignedPartition& ap : assigned_) {
     if (std::binary_search(target.begin(), target.end(), ap.tp)) continue;
     released.push_back({ap.tp, ap.topic, std::move(ap.reader)});
   }
   remove_partitions(revoked);
-  std::vector<topic::Acquired> taken =
+  std::vector<group::Acquired> taken =
       node_->groups.exchange(options_.group, member_id_, std::move(released), wanted);
   std::vector<TopicPartition> added;
-  for (topic::Acquired& a : taken) {
+  for (group::Acquired& a : taken) {
     auto t = node_->find_topic(a.partition.topic);
     if (!t || a.partition.partition >= t->partition_count()) continue;  // deleted meanwhile
     add_partition(a.partition, std::move(t), a.committed, std::move(a.reader));
@@ -63,7 +63,7 @@ void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
 }
 
 void ConsumerImpl::read_partition(AssignedPartition& ap) {
-  topic::PartitionReader& reader = *ap.reader;
+  storage::PartitionReader& reader = *ap.reader;
   const std::string_view topic_name = ap.topic->name;
   const std::size_t max = options_.max_poll_records;
   codec::BatchView batch;
@@ -245,43 +245,3 @@ std::vector<TopicPartition> ConsumerImpl::assignment() const {
 }
 
 }  // namespace rill::client
-
-namespace rill {
-
-Consumer::Consumer(const Node& node, const ConsumerOptions& options)
-    : impl_(std::make_unique<client::ConsumerImpl>(node.state(), options)) {}
-Consumer::~Consumer() = default;
-Consumer::Consumer(Consumer&&) noexcept = default;
-Consumer& Consumer::operator=(Consumer&&) noexcept = default;
-
-void Consumer::assign(const std::vector<TopicPartition>& partitions) { impl_->assign(partitions); }
-void Consumer::subscribe(const std::vector<std::string>& topics, RebalanceListener* listener) {
-  impl_->subscribe(topics, listener);
-}
-void Consumer::unsubscribe() { impl_->unsubscribe(); }
-PollResult Consumer::poll(std::chrono::milliseconds timeout) { return impl_->poll(timeout); }
-void Consumer::seek(const TopicPartition& tp, std::int64_t offset) { impl_->seek(tp, offset); }
-void Consumer::seek_to_beginning(const std::vector<TopicPartition>& partitions) {
-  impl_->seek_to(partitions, false);
-}
-void Consumer::seek_to_end(const std::vector<TopicPartition>& partitions) { impl_->seek_to(partitions, true); }
-std::int64_t Consumer::seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms) {
-  return impl_->seek_to_timestamp(tp, timestamp_ms);
-}
-std::map<TopicPartition, std::int64_t> Consumer::offsets_for_times(
-    const std::map<TopicPartition, std::int64_t>& timestamps_ms) const {
-  return impl_->offsets_for_times(timestamps_ms);
-}
-std::int64_t Consumer::position(const TopicPartition& tp) const { return impl_->position(tp); }
-std::int64_t Consumer::lag(const TopicPartition& tp) const { return impl_->lag(tp); }
-void Consumer::commit() { impl_->commit(nullptr); }
-void Consumer::commit(const std::map<TopicPartition, std::int64_t>& offsets) { impl_->commit(&offsets); }
-std::optional<std::int64_t> Consumer::committed(const TopicPartition& tp) const { return impl_->committed(tp); }
-void Consumer::pause(const std::vector<TopicPartition>& partitions) { impl_->set_paused(partitions, true); }
-void Consumer::resume(const std::vector<TopicPartition>& partitions) { impl_->set_paused(partitions, false); }
-std::vector<TopicPartition> Consumer::paused() const { return impl_->paused(); }
-std::vector<TopicPartition> Consumer::assignment() const { return impl_->assignment(); }
-std::string Consumer::member_id() const { return impl_->member_id(); }
-void Consumer::close() { impl_->close(); }
-
-}  // namespace rill

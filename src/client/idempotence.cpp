@@ -10,7 +10,7 @@
 #include "client/producer_impl.hpp"
 #include "codec/batch_format.hpp"
 #include "log/producer_state.hpp"
-#include "topic/names.hpp"
+#include "base/names.hpp"
 
 namespace rill::client {
 namespace {
@@ -20,7 +20,7 @@ constexpr std::string_view kField = "ProducerOptions::idempotence_id";
 // Validates with the topic-name rule; the message names the option.
 void validate_id(const std::string& id) {
   try {
-    topic::validate_topic_name(id);
+    base::validate_topic_name(id);
   } catch (const Error& e) {
     std::string message = e.what();
     constexpr std::string_view kPrefix = "topic name";
@@ -87,23 +87,23 @@ codec::ProducerFields ProducerImpl::producer_fields(const PartitionAccumulator& 
   return {idempotence_.producer_id(), 0, acc.next_sequence};
 }
 
-std::int32_t ProducerImpl::note_append(PartitionAccumulator& acc, const topic::AppendResult& r,
+std::int32_t ProducerImpl::note_append(PartitionAccumulator& acc, const storage::AppendResult& r,
                                        std::int64_t records) noexcept {
   const std::int64_t producer_id = idempotence_.producer_id();
   if (producer_id < 0) return -1;
   const std::int32_t base = acc.next_sequence;
-  if (r.status == topic::AppendStatus::ok && !r.duplicate) {
+  if (r.status == storage::AppendStatus::ok && !r.duplicate) {
     acc.next_sequence = log::add_sequence(base, records);
     return base;
   }
   // A duplicate, or a failure that may have left the batch in the log (a
   // failed sync) or found the count behind (out of order): the partition
   // knows. A memory partition answers -1; its appends that fail write nothing.
-  if (r.status == topic::AppendStatus::ok || r.status == topic::AppendStatus::failed) {
+  if (r.status == storage::AppendStatus::ok || r.status == storage::AppendStatus::failed) {
     const std::int32_t stored = acc.log->next_sequence(producer_id);
     if (stored >= 0) acc.next_sequence = stored;
   }
-  return r.status == topic::AppendStatus::ok ? base : -1;
+  return r.status == storage::AppendStatus::ok ? base : -1;
 }
 
 void ProducerImpl::start_sequences(TopicHandle& h) noexcept {
@@ -142,11 +142,3 @@ std::int64_t ProducerImpl::next_sequence(std::string_view topic, std::int32_t pa
 }
 
 }  // namespace rill::client
-
-namespace rill {
-
-std::int64_t Producer::next_sequence(std::string_view topic, std::int32_t partition) {
-  return impl_->next_sequence(topic, partition);
-}
-
-}  // namespace rill

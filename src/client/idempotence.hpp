@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-#include "topic/node_state.hpp"
+#include "broker/node_state.hpp"
 
 namespace rill::client {
 

@@ -23,7 +23,7 @@ void validate(const ProducerOptions& o) {
 
 }  // namespace
 
-TopicHandle::TopicHandle(std::shared_ptr<topic::TopicState> t, const ProducerOptions& options,
+TopicHandle::TopicHandle(std::shared_ptr<storage::TopicState> t, const ProducerOptions& options,
                          std::uint32_t seed)
     : state(std::move(t)),
       keyless(options.keyless, state->partition_count(), seed),
@@ -68,7 +68,7 @@ TopicHandle* ProducerImpl::find_handle(std::string_view topic) noexcept {
   try {
     std::lock_guard lock(handles_mutex_);
     for (const auto& h : handles_) {
-      // relaxed: see TopicState::deleted.
+      // relaxed: see storage::TopicState::deleted.
       if (h->state->name == topic && !h->state->deleted.load(std::memory_order_relaxed)) return h.get();
     }
     auto state = node_->find_topic(topic);
@@ -105,36 +105,36 @@ TopicHandle* ProducerImpl::handle(std::string_view topic) {
 
 std::int32_t ProducerImpl::choose_partition(TopicHandle& h, const Record& record) noexcept {
   if (record.partition != kAnyPartition) return record.partition;
-  if (record.key) return topic::partition_for_key(*record.key, h.state->partition_count());
+  if (record.key) return client::partition_for_key(*record.key, h.state->partition_count());
   return h.keyless.next();
 }
 
 std::shared_ptr<const Error> ProducerImpl::make_error(const TopicHandle& h, std::int32_t partition,
-                                                      topic::AppendStatus status) const {
+                                                      storage::AppendStatus status) const {
   const auto& o = h.state->options;
   switch (status) {
-    case topic::AppendStatus::timed_out:
+    case storage::AppendStatus::timed_out:
       return std::make_shared<const Error>(
           ErrorCode::timeout,
           fmt::format("topic \"{}\" partition {} stayed full for block_timeout = {} ms "
                       "(FullPolicy::block): its slowest reader did not move",
                       h.state->name, partition, o.block_timeout.count()));
-    case topic::AppendStatus::full:
+    case storage::AppendStatus::full:
       return std::make_shared<const Error>(
           ErrorCode::full,
           fmt::format("topic \"{}\" partition {} is full (FullPolicy::fail, capacity_bytes = {}): "
                       "the record was not sent",
                       h.state->name, partition, o.capacity_bytes));
-    case topic::AppendStatus::too_large:
+    case storage::AppendStatus::too_large:
       return std::make_shared<const Error>(
           ErrorCode::record_too_large,
           fmt::format("topic \"{}\" partition {}: batch larger than the partition accepts",
                       h.state->name, partition));
-    case topic::AppendStatus::failed:
+    case storage::AppendStatus::failed:
       return std::make_shared<const Error>(
           ErrorCode::io, fmt::format("topic \"{}\" partition {}: the storage failed to append the batch",
                                      h.state->name, partition));
-    case topic::AppendStatus::ok: break;
+    case storage::AppendStatus::ok: break;
   }
   return nullptr;
 }
@@ -144,14 +144,14 @@ BatchOutcome ProducerImpl::send_batch_locked(PartitionAccumulator& acc, bool wai
   const std::span<std::byte> batch = acc.builder->finish(producer_fields(acc));
   const auto deadline = wait ? detail::deadline_after(acc.topic->state->options.block_timeout)
                              : detail::WaitClock::now();
-  const topic::AppendResult r = acc.log->append(batch, wait, deadline);
+  const storage::AppendResult r = acc.log->append(batch, wait, deadline);
   acc.counters.add_batch(r.status, acc.builder->record_count(), batch.size());
   outcome.status = r.status;
-  if (r.status == topic::AppendStatus::full && keep_on_full) return outcome;
+  if (r.status == storage::AppendStatus::full && keep_on_full) return outcome;
   outcome.base_offset = r.base_offset;
   outcome.durable = r.durable;
   outcome.base_sequence = note_append(acc, r, acc.builder->record_count());
-  if (r.status != topic::AppendStatus::ok) {
+  if (r.status != storage::AppendStatus::ok) {
     outcome.error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   }
   complete(outcome, acc);
@@ -198,14 +198,14 @@ void ProducerImpl::run_callbacks(BatchOutcome& outcome, std::int32_t partition) 
 }
 
 SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& record, std::int64_t timestamp,
-                                    SendCallback* callback, std::unique_lock<SpinLock>& lock) {
+                                    SendCallback* callback, std::unique_lock<base::SpinLock>& lock) {
   BatchOutcome before;
   if (acc.builder && !acc.builder->empty()) before = send_batch_locked(acc, true, false);
   codec::BatchBuilder alone(codec::BatchBuilder::record_size_bound(record) + codec::kBatchHeaderSize + 8);
   const bool fits = alone.try_append(record, timestamp);
   assert(fits);
   (void)fits;
-  const topic::AppendResult r = acc.log->append(
+  const storage::AppendResult r = acc.log->append(
       alone.finish(producer_fields(acc)), true,
       detail::deadline_after(acc.topic->state->options.block_timeout));
   const std::int32_t sequence = note_append(acc, r, 1);
@@ -213,8 +213,8 @@ SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& rec
   acc.topic->keyless.batch_sent(acc.partition);
   lock.unlock();
   run_callbacks(before, acc.partition);
-  const RecordMetadata md{acc.partition, r.status == topic::AppendStatus::ok ? r.base_offset : -1, timestamp,
-                          r.status == topic::AppendStatus::ok && r.durable, sequence};
+  const RecordMetadata md{acc.partition, r.status == storage::AppendStatus::ok ? r.base_offset : -1, timestamp,
+                          r.status == storage::AppendStatus::ok && r.durable, sequence};
   auto error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   if (callback != nullptr) {
     try {
@@ -227,3 +227,34 @@ SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& rec
 }
 
 }  // namespace rill::client
+
+namespace rill {
+
+Producer::Producer(const Node& node, const ProducerOptions& options)
+    : impl_(std::make_unique<client::ProducerImpl>(node.state(), options)) {}
+Producer::~Producer() = default;
+Producer::Producer(Producer&&) noexcept = default;
+Producer& Producer::operator=(Producer&&) noexcept = default;
+
+SendFuture Producer::send(std::string_view topic, const Record& record) {
+  return impl_->send(topic, record, nullptr);
+}
+
+void Producer::send(std::string_view topic, const Record& record, SendCallback callback) {
+  (void)impl_->send(topic, record, &callback);
+}
+
+SendStatus Producer::try_send(std::string_view topic, const Record& record, RecordMetadata* out) noexcept {
+  return impl_->try_send(topic, record, out);
+}
+
+void Producer::flush() { impl_->flush(); }
+void Producer::close() { impl_->close(); }
+
+std::int64_t Producer::next_sequence(std::string_view topic, std::int32_t partition) {
+  return impl_->next_sequence(topic, partition);
+}
+
+ProducerMetrics Producer::metrics() const { return impl_->metrics(); }
+
+}  // namespace rill

@@ -4,7 +4,7 @@
 //
 // Design
 // - Kept per accumulator, not per producer: every write happens under the
-//   accumulator's SpinLock, so a writer adds with a relaxed load and a
+//   accumulator's base::SpinLock, so a writer adds with a relaxed load and a
 //   relaxed store (no read-modify-write, no line shared between threads
 //   that send to different partitions). The lock's acquire/release orders
 //   one holder's store before the next holder's load; a metrics reader on
@@ -20,7 +20,7 @@
 #include <cstdint>
 
 #include "rill/metrics.hpp"
-#include "topic/partition_log.hpp"
+#include "storage/partition.hpp"
 
 namespace rill::client {
 
@@ -37,17 +37,17 @@ struct ProducerCounters {
 
   // The partition answered `status` to a batch of `records` records and
   // `bytes` bytes. Under the accumulator's lock.
-  void add_batch(topic::AppendStatus status, std::uint64_t records, std::uint64_t bytes) noexcept {
+  void add_batch(storage::AppendStatus status, std::uint64_t records, std::uint64_t bytes) noexcept {
     switch (status) {
-      case topic::AppendStatus::ok:
+      case storage::AppendStatus::ok:
         bump(records_sent, records);
         bump(bytes_sent, bytes);
         bump(batches_sent, 1);
         return;
-      case topic::AppendStatus::full: bump(refused_full, 1); return;
-      case topic::AppendStatus::timed_out: bump(refused_timed_out, 1); return;
-      case topic::AppendStatus::too_large: bump(refused_too_large, 1); return;
-      case topic::AppendStatus::failed: bump(refused_failed, 1); return;
+      case storage::AppendStatus::full: bump(refused_full, 1); return;
+      case storage::AppendStatus::timed_out: bump(refused_timed_out, 1); return;
+      case storage::AppendStatus::too_large: bump(refused_too_large, 1); return;
+      case storage::AppendStatus::failed: bump(refused_failed, 1); return;
     }
   }
   // The open batch now holds `records` records. Under the accumulator's lock.

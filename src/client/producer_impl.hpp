@@ -2,7 +2,7 @@
 //
 // Per topic a TopicHandle holds one PartitionAccumulator per partition: the
 // open batch (a codec::BatchBuilder that records are encoded into directly),
-// its pooled completion, and its callbacks, behind a SpinLock. A send hashes
+// its pooled completion, and its callbacks, behind a base::SpinLock. A send hashes
 // the key once, locks one accumulator, encodes the record, and appends the
 // batch to the partition log when it is full (or at once when linger is 0):
 // one ring publish per batch. A timer thread sends batches whose linger has
@@ -24,11 +24,11 @@
 #include "client/idempotence.hpp"
 #include "client/producer_counters.hpp"
 #include "client/send_completion.hpp"
-#include "client/spin_lock.hpp"
+#include "base/spin_lock.hpp"
 #include "codec/batch_builder.hpp"
 #include "rill/producer.hpp"
-#include "topic/node_state.hpp"
-#include "topic/partitioner.hpp"
+#include "broker/node_state.hpp"
+#include "client/partitioner.hpp"
 
 namespace rill::client {
 
@@ -44,7 +44,7 @@ struct TopicHandle;
 class ProducerImpl;
 
 struct PartitionAccumulator {
-  SpinLock lock;
+  base::SpinLock lock;
   // Everything below is guarded by `lock`.
   std::optional<codec::BatchBuilder> builder;  // created on first use
   detail::SendCompletion* completion = nullptr;  // the open batch's, if it has futures
@@ -53,7 +53,7 @@ struct PartitionAccumulator {
   std::int64_t batch_timestamp = kNoTimestamp;   // producer clock for the open batch's records
   Callbacks callbacks;                           // of the open batch's records
   TopicHandle* topic = nullptr;
-  topic::PartitionLog* log = nullptr;
+  storage::Partition* log = nullptr;
   std::int32_t partition = 0;
   // Idempotent producers: the sequence the next batch starts with
   // (idempotence.hpp).
@@ -65,18 +65,18 @@ struct PartitionAccumulator {
 };
 
 struct TopicHandle {
-  TopicHandle(std::shared_ptr<topic::TopicState> t, const ProducerOptions& options, std::uint32_t seed);
+  TopicHandle(std::shared_ptr<storage::TopicState> t, const ProducerOptions& options, std::uint32_t seed);
 
-  std::shared_ptr<topic::TopicState> state;
+  std::shared_ptr<storage::TopicState> state;
   std::vector<std::unique_ptr<PartitionAccumulator>> accumulators;
-  topic::KeylessPartitioner keyless;
+  client::KeylessPartitioner keyless;
   std::size_t batch_limit;  // bytes at which a batch is sent
   ProducerImpl* producer = nullptr;
 };
 
 // What appending one batch produced, for the futures and callbacks.
 struct BatchOutcome {
-  topic::AppendStatus status = topic::AppendStatus::ok;
+  storage::AppendStatus status = storage::AppendStatus::ok;
   std::int64_t base_offset = -1;
   bool durable = false;  // synced before the append returned
   std::int32_t base_sequence = -1;  // the batch's first sequence (idempotent, appended)
@@ -106,7 +106,7 @@ class ProducerImpl {
   // batch's base sequence (-1 when not written or not idempotent); sets a
   // new handle's sequences from its partitions.
   [[nodiscard]] codec::ProducerFields producer_fields(const PartitionAccumulator& acc) const noexcept;
-  std::int32_t note_append(PartitionAccumulator& acc, const topic::AppendResult& r,
+  std::int32_t note_append(PartitionAccumulator& acc, const storage::AppendResult& r,
                            std::int64_t records) noexcept;
   void start_sequences(TopicHandle& h) noexcept;
 
@@ -118,7 +118,7 @@ class ProducerImpl {
   BatchOutcome send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full);
   void complete(BatchOutcome& outcome, PartitionAccumulator& acc);
   SendFuture send_alone(PartitionAccumulator& acc, const Record& record, std::int64_t timestamp,
-                        SendCallback* callback, std::unique_lock<SpinLock>& lock);
+                        SendCallback* callback, std::unique_lock<base::SpinLock>& lock);
   // try_send's work under the accumulator's lock; never waits.
   SendStatus try_append_locked(PartitionAccumulator& acc, const Record& record, std::size_t bound,
                                RecordMetadata* out, BatchOutcome& before, BatchOutcome& now);
@@ -128,7 +128,7 @@ class ProducerImpl {
   void flush_accumulator(PartitionAccumulator& acc);
   void linger_loop();
   std::shared_ptr<const Error> make_error(const TopicHandle& h, std::int32_t partition,
-                                          topic::AppendStatus status) const;
+                                          storage::AppendStatus status) const;
 
   std::shared_ptr<detail::NodeState> node_;
   const ProducerOptions options_;

@@ -24,14 +24,8 @@ ClientLink ProducerImpl::link_metrics() {
   ClientLink link;
   link.client_id = node_->clients.producer_name(options_.client_id);
   link.registration = node_->clients.add(
-      topic::ClientRegistry::ProducerSource([this, name = link.client_id] { return metrics(name); }));
+      broker::ClientRegistry::ProducerSource([this, name = link.client_id] { return metrics(name); }));
   return link;
 }
 
 }  // namespace rill::client
-
-namespace rill {
-
-ProducerMetrics Producer::metrics() const { return impl_->metrics(); }
-
-}  // namespace rill

@@ -1,4 +1,4 @@
-// The send paths of ProducerImpl and the public Producer wrapper.
+// The send paths of ProducerImpl (the public Producer is in producer.cpp).
 #include <fmt/format.h>
 
 #include <cassert>
@@ -127,7 +127,7 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
   if (!acc.builder) acc.builder.emplace(limit);
   if (!acc.builder->empty() && acc.builder->size_bytes() + bound > limit) {
     before = send_batch_locked(acc, false, true);
-    if (before.status == topic::AppendStatus::full) return SendStatus::full;  // batch stays open
+    if (before.status == storage::AppendStatus::full) return SendStatus::full;  // batch stays open
   }
   if (bound + codec::kBatchHeaderSize > limit) return try_send_alone(acc, record, bound, out);
   const bool lingering = options_.linger.count() > 0;
@@ -139,13 +139,13 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
   RecordMetadata md{acc.partition, -1, ts};
   if (!lingering) {
     now = send_batch_locked(acc, false, true);
-    if (now.status == topic::AppendStatus::full) {
+    if (now.status == storage::AppendStatus::full) {
       acc.builder->reset();  // the batch held only this record: it was not taken
       acc.counters.set_open_records(0);
       acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a timer hint
       return SendStatus::full;
     }
-    if (now.status != topic::AppendStatus::ok) return SendStatus::failed;  // callbacks got the error
+    if (now.status != storage::AppendStatus::ok) return SendStatus::failed;  // callbacks got the error
     md.offset = now.base_offset + index;
     md.durable = now.durable;
     md.sequence = record_sequence(now.base_sequence, index);
@@ -161,12 +161,12 @@ SendStatus ProducerImpl::try_send_alone(PartitionAccumulator& acc, const Record&
   const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : base::wall_clock_ms();
   codec::BatchBuilder alone(bound + codec::kBatchHeaderSize + 8);
   if (!alone.try_append(record, ts)) return SendStatus::too_large;
-  const topic::AppendResult r =
+  const storage::AppendResult r =
       acc.log->append(alone.finish(producer_fields(acc)), false, detail::WaitClock::now());
   const std::int32_t sequence = note_append(acc, r, 1);
   acc.counters.add_batch(r.status, 1, alone.size_bytes());
-  if (r.status == topic::AppendStatus::failed) return SendStatus::failed;
-  if (r.status != topic::AppendStatus::ok) return SendStatus::full;
+  if (r.status == storage::AppendStatus::failed) return SendStatus::failed;
+  if (r.status != storage::AppendStatus::ok) return SendStatus::full;
   acc.topic->keyless.batch_sent(acc.partition);
   if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts, r.durable, sequence};
   return SendStatus::ok;
@@ -229,28 +229,3 @@ void ProducerImpl::linger_loop() {
 }
 
 }  // namespace rill::client
-
-namespace rill {
-
-Producer::Producer(const Node& node, const ProducerOptions& options)
-    : impl_(std::make_unique<client::ProducerImpl>(node.state(), options)) {}
-Producer::~Producer() = default;
-Producer::Producer(Producer&&) noexcept = default;
-Producer& Producer::operator=(Producer&&) noexcept = default;
-
-SendFuture Producer::send(std::string_view topic, const Record& record) {
-  return impl_->send(topic, record, nullptr);
-}
-
-void Producer::send(std::string_view topic, const Record& record, SendCallback callback) {
-  (void)impl_->send(topic, record, &callback);
-}
-
-SendStatus Producer::try_send(std::string_view topic, const Record& record, RecordMetadata* out) noexcept {
-  return impl_->try_send(topic, record, out);
-}
-
-void Producer::flush() { impl_->flush(); }
-void Producer::close() { impl_->close(); }
-
-}  // namespace rill

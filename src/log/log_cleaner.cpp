@@ -24,7 +24,7 @@ constexpr std::size_t kStopCheckBatches = 64;
 
 }  // namespace
 
-CompactionResult PartitionLog::compact(const CompactionOptions& options, std::mutex& writer_mutex) {
+CompactionResult SegmentLog::compact(const CompactionOptions& options, std::mutex& writer_mutex) {
   std::lock_guard<std::mutex> lock(cleaner_mutex_);
   return LogCleaner(*this, options, writer_mutex).run();
 }
@@ -33,7 +33,7 @@ std::size_t LogCleaner::KeyHash::operator()(std::string_view key) const noexcept
   return static_cast<std::size_t>(XXH3_64bits(key.data(), key.size()));
 }
 
-LogCleaner::LogCleaner(PartitionLog& log, const CompactionOptions& options, std::mutex& writer_mutex)
+LogCleaner::LogCleaner(SegmentLog& log, const CompactionOptions& options, std::mutex& writer_mutex)
     : log_(log),
       options_(options),
       writer_mutex_(writer_mutex),

@@ -1,4 +1,4 @@
-// LogCleaner: one compaction pass over a PartitionLog (partition_log.hpp),
+// LogCleaner: one compaction pass over a SegmentLog (partition_log.hpp),
 // Kafka's "cleanup.policy=compact": the closed segments keep only the newest
 // record of each key. The byte-level result is in docs/log_format.md
 // ("Compacted segments").
@@ -47,7 +47,7 @@
 //   retention try-locks it and skips its turn instead of waiting, so it
 //   never deletes a segment being cleaned and producers never wait for a
 //   pass. Rolls are not affected: they only append to the list.
-// - Thread roles: any one thread runs a pass (PartitionLog::compact
+// - Thread roles: any one thread runs a pass (SegmentLog::compact
 //   serializes passes); the writer keeps appending meanwhile.
 #pragma once
 
@@ -63,13 +63,13 @@
 #include <vector>
 
 #include "codec/batch_reader.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 
 namespace rill::log {
 
 class LogCleaner {
  public:
-  LogCleaner(PartitionLog& log, const CompactionOptions& options, std::mutex& writer_mutex);
+  LogCleaner(SegmentLog& log, const CompactionOptions& options, std::mutex& writer_mutex);
 
   // The pass; the caller holds the log's cleaner mutex. Throws Error(io),
   // Error(corrupt) (a closed segment failed its checks; nothing replaced).
@@ -103,7 +103,7 @@ class LogCleaner {
   void swap_in_list(const std::shared_ptr<Segment>& old, std::shared_ptr<Segment> fresh);
   [[nodiscard]] bool stop_requested() const noexcept;
 
-  PartitionLog& log_;
+  SegmentLog& log_;
   CompactionOptions options_;
   std::mutex& writer_mutex_;
   std::int64_t tombstone_deadline_;  // tombstones with a timestamp below this go

@@ -3,7 +3,7 @@
 // Read into rill::PartitionMetrics by the topic layer.
 //
 // Design
-// - Syncs are counted where they happen, in PartitionLog::sync_active (the
+// - Syncs are counted where they happen, in SegmentLog::sync_active (the
 //   writer's sync) and complete_sync (group commit, on any thread), so two
 //   threads may count at once: every update is a relaxed fetch_add (or a
 //   relaxed CAS loop for the maximum). Relaxed, because a counter orders

@@ -17,7 +17,7 @@
 //   sequence: its state may have gone with segments that retention deleted.
 // - Sequences are int32 and wrap as Kafka's do: after INT32_MAX comes 0,
 //   and a batch covers last_offset_delta + 1 sequences.
-// - The table is derived data. PartitionLog writes it to a snapshot file
+// - The table is derived data. SegmentLog writes it to a snapshot file
 //   (producer_snapshot.hpp) when a segment rolls and, at open, loads the
 //   newest valid snapshot and replays the batch headers after it (record,
 //   with no check), so what recovery cut from the log is not counted.

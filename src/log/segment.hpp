@@ -20,11 +20,11 @@
 //   acquire loads, so a reader sees whole entries. An entry may point at a
 //   batch not yet committed; readers ignore positions at or past committed.
 // - Thread roles: one writer (try_append, sync, recovery), any number of
-//   readers. The writer is whoever the owning PartitionLog serializes.
+//   readers. The writer is whoever the owning SegmentLog serializes.
 // - Full: try_append returns full when the padded batch does not fit (or its
 //   offsets would not fit the 32-bit relative offsets); the partition then
 //   creates the next segment. A segment is never reused.
-// - Lifetime: the mapping lives as long as the Segment; PartitionLog hands
+// - Lifetime: the mapping lives as long as the Segment; SegmentLog hands
 //   readers a shared_ptr, so retention may unlink the files while a reader
 //   still holds spans into them.
 #pragma once

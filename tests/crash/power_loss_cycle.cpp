@@ -17,8 +17,7 @@ namespace rill::crash {
 namespace {
 
 using log::FaultInjectingFileSystem;
-using log::FsyncPolicy;
-using log::PartitionLog;
+using log::SegmentLog;
 using Unsynced = FaultInjectingFileSystem::Unsynced;
 
 // Small segments so that nearly every cycle rolls, and a size limit so that
@@ -28,8 +27,8 @@ constexpr std::uint64_t kRetentionBytes = 24 * 1024;
 constexpr int kMaxOps = 40;
 constexpr int kMaxBatchRecords = 8;
 
-log::PartitionLogOptions log_options(FsyncPolicy policy) {
-  log::PartitionLogOptions options;
+log::SegmentLogOptions log_options(FsyncPolicy policy) {
+  log::SegmentLogOptions options;
   options.segment_bytes = kSegmentBytes;
   options.index_interval_bytes = 256;
   options.fsync_policy = policy;
@@ -87,11 +86,11 @@ class PolicyRun {
 
  private:
   CyclePlan plan(std::uint64_t cycle);
-  void run_workload(PartitionLog& log, int ops);
-  void append_batch(PartitionLog& log);
+  void run_workload(SegmentLog& log, int ops);
+  void append_batch(SegmentLog& log);
   void note_durable(std::int64_t end);
-  [[nodiscard]] std::unique_ptr<PartitionLog> reopen(std::uint64_t& lines);
-  [[nodiscard]] Contents read_back(const PartitionLog& log);
+  [[nodiscard]] std::unique_ptr<SegmentLog> reopen(std::uint64_t& lines);
+  [[nodiscard]] Contents read_back(const SegmentLog& log);
   void check_against_ledger(const Contents& contents);
   void violation(std::uint64_t& counter, const std::string& message);
 
@@ -135,7 +134,7 @@ void PolicyRun::note_durable(std::int64_t end) {
   ledger_.durable_end = end;
 }
 
-void PolicyRun::append_batch(PartitionLog& log) {
+void PolicyRun::append_batch(SegmentLog& log) {
   const int count = 1 + static_cast<int>(random_() % kMaxBatchRecords);
   std::vector<std::string> keys, values;
   builder_.reset();
@@ -159,7 +158,7 @@ void PolicyRun::append_batch(PartitionLog& log) {
     ledger_.sequence_at[static_cast<std::size_t>(base + i)] = ledger_.next_sequence + static_cast<std::uint64_t>(i);
   }
   ledger_.next_sequence += static_cast<std::uint64_t>(count);
-  const log::AppendResult result = log.append(batch, count);
+  const log::Appended result = log.append(batch, count);
   if (result.base_offset != base) {
     violation(totals_.other, "append assigned offset " + std::to_string(result.base_offset) +
                                  ", expected " + std::to_string(base));
@@ -169,7 +168,7 @@ void PolicyRun::append_batch(PartitionLog& log) {
   note_durable(result.durable_end_offset);
 }
 
-void PolicyRun::run_workload(PartitionLog& log, int ops) {
+void PolicyRun::run_workload(SegmentLog& log, int ops) {
   for (int op = 0; op < ops; ++op) {
     const std::uint64_t choice = random_() % 10;
     if (choice < 8) {
@@ -183,11 +182,11 @@ void PolicyRun::run_workload(PartitionLog& log, int ops) {
   }
 }
 
-std::unique_ptr<PartitionLog> PolicyRun::reopen(std::uint64_t& lines) {
-  return PartitionLog::open(dir_, log_options(policy_), fs_, [&lines](const std::string&) { ++lines; });
+std::unique_ptr<SegmentLog> PolicyRun::reopen(std::uint64_t& lines) {
+  return SegmentLog::open(dir_, log_options(policy_), fs_, [&lines](const std::string&) { ++lines; });
 }
 
-Contents PolicyRun::read_back(const PartitionLog& log) {
+Contents PolicyRun::read_back(const SegmentLog& log) {
   Contents contents{log.start_offset(), log.end_offset(), {}};
   std::int64_t expected = contents.start;
   while (expected < contents.end) {
@@ -247,7 +246,7 @@ void PolicyRun::check_against_ledger(const Contents& contents) {
 bool PolicyRun::run_cycle(std::uint64_t cycle) {
   const CyclePlan plan = last_plan_ = this->plan(cycle);
   std::uint64_t lines = 0;
-  std::unique_ptr<PartitionLog> log;
+  std::unique_ptr<SegmentLog> log;
   bool opened = false;
   try {
     if (plan.cut_in_open) fs_.cut_power_after(plan.cut_after);
@@ -285,15 +284,6 @@ bool PolicyRun::run_cycle(std::uint64_t cycle) {
 }
 
 }  // namespace
-
-const char* to_string(FsyncPolicy policy) noexcept {
-  switch (policy) {
-    case FsyncPolicy::none: return "none";
-    case FsyncPolicy::interval: return "interval";
-    case FsyncPolicy::every_batch: return "every_batch";
-  }
-  return "unknown";
-}
 
 PowerLossTotals run_power_loss_policy(const PowerLossOptions& options, std::size_t index) {
   const FsyncPolicy policy = options.policies[index];

@@ -1,5 +1,5 @@
 // The power-loss loop's cycles: a seeded workload appends batches to a
-// log::PartitionLog on a FaultInjectingFileSystem, power is cut at a random
+// log::SegmentLog on a FaultInjectingFileSystem, power is cut at a random
 // file-system call, every file reverts to its synced bytes (the rest
 // dropped, kept or garbled per 512 B or 4 KiB block; unsynced directory
 // entries lost), and the reopened log is checked against a ledger.
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 
 namespace rill::crash {
 
@@ -18,7 +18,7 @@ struct PowerLossOptions {
   std::uint64_t cycles = 100;  // per policy
   std::uint64_t seed = 0;
   std::filesystem::path dir;   // each policy works in dir/<policy name>
-  std::vector<log::FsyncPolicy> policies;
+  std::vector<FsyncPolicy> policies;
   bool mixed = false;          // also cycles whose blocks each draw their own fate
 };
 
@@ -43,8 +43,6 @@ struct PowerLossTotals {
     return lost + phantoms + duplicates + refused + unstable + other;
   }
 };
-
-[[nodiscard]] const char* to_string(log::FsyncPolicy policy) noexcept;
 
 // Runs the cycles of options.policies[index] in a fresh directory, stopping
 // at the first violation; prints the summary line and returns the totals.

@@ -34,7 +34,7 @@
 namespace {
 
 using rill::crash::PowerLossOptions;
-using rill::log::FsyncPolicy;
+using rill::FsyncPolicy;
 
 [[noreturn]] void usage(const std::string& message) {
   std::fprintf(stderr,
@@ -66,7 +66,7 @@ PowerLossOptions parse_arguments(int argc, char** argv) {
     else usage("unknown option " + std::string(name));
   }
   for (FsyncPolicy one : {FsyncPolicy::none, FsyncPolicy::interval, FsyncPolicy::every_batch}) {
-    if (policy == "all" || policy == rill::crash::to_string(one)) options.policies.push_back(one);
+    if (policy == "all" || policy == rill::to_string(one)) options.policies.push_back(one);
   }
   if (options.policies.empty()) usage("unknown policy " + policy);
   options.cycles *= rill::crash::test_scale();

@@ -1,4 +1,4 @@
-// Fuzz target for the catalog parser (src/topic/catalog.hpp).
+// Fuzz target for the catalog parser (src/broker/catalog.hpp).
 //
 // Byte 0 picks the mode; the rest is text. Mode bit 0 clear: the text is a
 // whole catalog file, as read from disk. Set: the text is a catalog body
@@ -21,13 +21,13 @@
 #include "codec/batch_format.hpp"  // xxhash
 #include "fuzz_util.hpp"
 #include "rill/error.hpp"
-#include "topic/catalog.hpp"
-#include "topic/names.hpp"
+#include "broker/catalog.hpp"
+#include "base/names.hpp"
 
 namespace {
 
 using rill::fuzz::check;
-using rill::topic::CatalogEntry;
+using rill::broker::CatalogEntry;
 
 bool same(const CatalogEntry& a, const CatalogEntry& b) {
   const rill::TopicOptions& x = a.options;
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text = (data[0] & 1) ? close_body(input) : input;
   std::vector<CatalogEntry> entries;
   try {
-    entries = rill::topic::decode_catalog(text, "fuzz/rill.catalog");
+    entries = rill::broker::decode_catalog(text, "fuzz/rill.catalog");
   } catch (const rill::Error& e) {
     check(e.code() == rill::ErrorCode::corrupt);
     check(std::string(e.what()).find("fuzz/rill.catalog") != std::string::npos);
@@ -63,15 +63,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::set<std::string> names;
   for (const CatalogEntry& e : entries) {
-    check(rill::topic::is_valid_name(e.name));
+    check(rill::base::is_valid_name(e.name));
     check(names.insert(e.name).second);
     check(e.options.storage == rill::StorageKind::durable);
   }
-  const std::string encoded = rill::topic::encode_catalog(entries);
-  const std::vector<CatalogEntry> again = rill::topic::decode_catalog(encoded, "fuzz/encoded");
+  const std::string encoded = rill::broker::encode_catalog(entries);
+  const std::vector<CatalogEntry> again = rill::broker::decode_catalog(encoded, "fuzz/encoded");
   check(again.size() == entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) check(same(entries[i], again[i]));
-  check(rill::topic::encode_catalog(again) == encoded);
+  check(rill::broker::encode_catalog(again) == encoded);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// Fuzz target for topic name and group id validation (src/topic/names.hpp).
+// Fuzz target for topic name and group id validation (src/base/names.hpp).
 //
 // The input is the name. Properties: validate_topic_name, validate_group_id
 // and is_valid_name agree; a rejection is Error(invalid_argument) whose
@@ -15,8 +15,8 @@
 
 #include "fuzz_util.hpp"
 #include "rill/error.hpp"
-#include "topic/catalog.hpp"
-#include "topic/names.hpp"
+#include "storage/topic_options.hpp"
+#include "base/names.hpp"
 
 namespace {
 
@@ -46,17 +46,17 @@ bool legal(char c) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view name(reinterpret_cast<const char*>(data), size);
-  const bool topic_ok = accepted(rill::topic::validate_topic_name, name, "topic name");
-  const bool group_ok = accepted(rill::topic::validate_group_id, name, "group id");
+  const bool topic_ok = accepted(rill::base::validate_topic_name, name, "topic name");
+  const bool group_ok = accepted(rill::base::validate_group_id, name, "group id");
   check(topic_ok == group_ok);
-  check(topic_ok == rill::topic::is_valid_name(name));
+  check(topic_ok == rill::base::is_valid_name(name));
   if (!topic_ok) return 0;
-  check(!name.empty() && name.size() <= rill::topic::kMaxNameLength);
+  check(!name.empty() && name.size() <= rill::base::kMaxNameLength);
   check(name != "." && name != "..");
   check(name.front() != '-');
   for (char c : name) check(legal(c));
   check(name.find_first_of(std::string_view("/\\\0", 3)) == std::string_view::npos);
-  const std::filesystem::path folder(rill::topic::partition_dir("data", std::string(name), 0));
+  const std::filesystem::path folder(rill::storage::partition_dir("data", std::string(name), 0));
   check(folder.lexically_normal().parent_path() == "data");
   check(folder.filename() == std::string(name) + "-0");
   return 0;

@@ -22,9 +22,9 @@
 
 #include "codec/batch_builder.hpp"
 #include "codec/batch_format.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/segment_format.hpp"
-#include "topic/catalog.hpp"
+#include "broker/catalog.hpp"
 
 namespace {
 
@@ -65,10 +65,10 @@ Segment make_segment(int batches, std::size_t index_interval) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("rill-seed-{}", batches);
   fs::remove_all(dir);
   {
-    rill::log::PartitionLogOptions o;
+    rill::log::SegmentLogOptions o;
     o.segment_bytes = 16 * 1024;
     o.index_interval_bytes = index_interval;
-    auto log = rill::log::PartitionLog::open(dir.string(), o, rill::log::default_file_system(),
+    auto log = rill::log::SegmentLog::open(dir.string(), o, rill::log::default_file_system(),
                                              [](const std::string&) {});
     for (int i = 0; i < batches; ++i) {
       rill::codec::BatchBuilder builder(4096);
@@ -173,7 +173,7 @@ Bytes text_seed(std::uint8_t mode, const std::string& text) {
 }
 
 void catalog_seeds(const fs::path& dir) {
-  std::vector<rill::topic::CatalogEntry> entries(3);
+  std::vector<rill::broker::CatalogEntry> entries(3);
   entries[0].name = "orders";
   entries[0].options.partitions = 4;
   entries[0].options.segment_bytes = 1 << 20;
@@ -190,10 +190,10 @@ void catalog_seeds(const fs::path& dir) {
   entries[2].options.segment_bytes = 64 << 20;
   entries[2].options.max_record_bytes = 1 << 20;
   for (auto& e : entries) e.options.storage = rill::StorageKind::durable;
-  const std::string full = rill::topic::encode_catalog(entries);
+  const std::string full = rill::broker::encode_catalog(entries);
   write_seed(dir, "three_topics", text_seed(0, full));
   write_seed(dir, "three_topics_body", text_seed(1, full.substr(0, full.rfind("end topics="))));
-  write_seed(dir, "empty_catalog", text_seed(0, rill::topic::encode_catalog({})));
+  write_seed(dir, "empty_catalog", text_seed(0, rill::broker::encode_catalog({})));
   const std::string v1 =
       "rill-catalog 1\n"
       "topic name=orders partitions=2 storage=durable max_record_bytes=1024 segment_bytes=65536 "

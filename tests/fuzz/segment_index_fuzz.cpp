@@ -1,6 +1,6 @@
 // Fuzz target for loading a segment's indexes (src/log/segment_index.cpp,
 // segment_recovery.cpp) against a valid log: the log file is always the
-// same good one, written once per process by a real PartitionLog, and the
+// same good one, written once per process by a real SegmentLog, and the
 // input supplies its .index and .timeindex bytes.
 //
 // Input layout (fields past the end read as zero):
@@ -39,7 +39,7 @@
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
 #include "fuzz_util.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/segment_format.hpp"
 #include "rill/error.hpp"
 
@@ -59,8 +59,8 @@ struct Template {
   std::int64_t end_offset = 0;
 };
 
-rill::log::PartitionLogOptions options() {
-  rill::log::PartitionLogOptions o;
+rill::log::SegmentLogOptions options() {
+  rill::log::SegmentLogOptions o;
   o.segment_bytes = 16 * 1024;
   o.index_interval_bytes = 64;  // an entry every batch or two
   return o;
@@ -77,7 +77,7 @@ Template make_template(const rill::fuzz::ScratchDir& scratch) {
   const std::string dir = scratch.fresh("template");
   Template t;
   {
-    auto log = rill::log::PartitionLog::open(dir, options());
+    auto log = rill::log::SegmentLog::open(dir, options());
     for (int i = 0; i < 48; ++i) {
       rill::codec::BatchBuilder builder(4096);
       const int records = 1 + i % 4;
@@ -123,7 +123,7 @@ std::optional<std::int64_t> expected_offset(const Template& t, std::int64_t time
   return std::nullopt;
 }
 
-void check_offset_for_timestamp(const rill::log::PartitionLog& log, const Template& t, std::int64_t ts,
+void check_offset_for_timestamp(const rill::log::SegmentLog& log, const Template& t, std::int64_t ts,
                                 bool time_index_trusted) {
   const std::optional<std::int64_t> got = log.offset_for_timestamp(ts);
   const std::optional<std::int64_t> want = expected_offset(t, ts);
@@ -137,7 +137,7 @@ void check_offset_for_timestamp(const rill::log::PartitionLog& log, const Templa
   check(batch != t.batches.end() && batch->max_timestamp >= ts);
 }
 
-void check_log(const rill::log::PartitionLog& log, const Template& t, bool time_index_trusted) {
+void check_log(const rill::log::SegmentLog& log, const Template& t, bool time_index_trusted) {
   check(log.start_offset() == 0 && log.end_offset() == t.end_offset);
   for (const BatchFacts& b : t.batches) {
     for (std::int64_t o = b.base_offset; o <= b.last_offset; ++o) {
@@ -178,7 +178,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rill::fuzz::write_file(stem + ".timeindex",
                            index_file(good.time_index, time_input, flags & 2, overlay_at, flags & 16));
   }
-  auto log = rill::log::PartitionLog::open(dir, options(), rill::log::default_file_system(),
+  auto log = rill::log::SegmentLog::open(dir, options(), rill::log::default_file_system(),
                                            [](const std::string&) {});
   // The real time index, none, or one of zeros (an overlay of zeros could
   // lower a real entry's timestamp, so it does not count).

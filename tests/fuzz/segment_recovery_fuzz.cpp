@@ -1,6 +1,6 @@
 // Fuzz target for opening a durable partition (src/log/partition_log.hpp):
 // arbitrary bytes become the segment files of a partition folder, which
-// PartitionLog::open then recovers, with repair on or off.
+// SegmentLog::open then recovers, with repair on or off.
 //
 // Input layout (fields past the end read as zero):
 //   byte 0      flags: bit 0 repair; bit 1 write a .index, bit 2 a .timeindex;
@@ -26,7 +26,7 @@
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
 #include "fuzz_util.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/segment_format.hpp"
 #include "rill/error.hpp"
 
@@ -63,8 +63,8 @@ Layout write_segments(const std::string& dir, const std::uint8_t* data, std::siz
   return Layout{(flags & 1) != 0, (flags & 6) != 0};
 }
 
-rill::log::PartitionLogOptions options(bool repair) {
-  rill::log::PartitionLogOptions o;
+rill::log::SegmentLogOptions options(bool repair) {
+  rill::log::SegmentLogOptions o;
   o.segment_bytes = 16 * 1024;
   o.index_interval_bytes = 64;
   o.repair = repair;
@@ -72,7 +72,7 @@ rill::log::PartitionLogOptions options(bool repair) {
 }
 
 // Reads every batch of `log`, checking the properties above.
-void check_contents(const rill::log::PartitionLog& log, bool verify_checksums) {
+void check_contents(const rill::log::SegmentLog& log, bool verify_checksums) {
   const std::int64_t start = log.start_offset();
   const std::int64_t end = log.end_offset();
   check(start <= end);
@@ -107,10 +107,10 @@ std::vector<std::byte> probe_batch() {
 }
 
 // Appends one batch to an opened log and reads it back.
-void check_append(rill::log::PartitionLog& log) {
+void check_append(rill::log::SegmentLog& log) {
   static const std::vector<std::byte> batch = probe_batch();
   const std::int64_t end = log.end_offset();
-  const rill::log::AppendResult appended = log.append(batch, 1);
+  const rill::log::Appended appended = log.append(batch, 1);
   check(appended.base_offset == end && log.end_offset() == end + 1);
   const rill::log::ReadResult read = log.read(end, 1 << 16);
   check(read.status == rill::log::ReadStatus::ok);
@@ -130,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto quiet = [](const std::string&) {};
   std::int64_t end = 0;
   try {
-    auto log = rill::log::PartitionLog::open(dir, options(layout.repair), rill::log::default_file_system(), quiet);
+    auto log = rill::log::SegmentLog::open(dir, options(layout.repair), rill::log::default_file_system(), quiet);
     check_contents(*log, !layout.indexes_given);
     check_append(*log);
     end = log->end_offset();
@@ -138,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;  // refused: corrupt, io or invalid_argument, all with a message
   }
   // What one open recovered (and repaired), a second open takes as it is.
-  auto again = rill::log::PartitionLog::open(dir, options(false), rill::log::default_file_system(), quiet);
+  auto again = rill::log::SegmentLog::open(dir, options(false), rill::log::default_file_system(), quiet);
   check(again->end_offset() == end);
   check_contents(*again, false);
   return 0;

@@ -15,14 +15,14 @@
 #include "codec/batch_format.hpp"  // xxhash, header-only
 #include "rill/rill.hpp"
 #include "test_util.hpp"
-#include "topic/catalog.hpp"
+#include "broker/catalog.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
 
-rill::topic::CatalogEntry entry(std::string name, rill::CleanupPolicy cleanup, std::chrono::milliseconds tombstones) {
+rill::broker::CatalogEntry entry(std::string name, rill::CleanupPolicy cleanup, std::chrono::milliseconds tombstones) {
   rill::TopicOptions o{.partitions = 3, .storage = rill::StorageKind::durable, .segment_bytes = 64 * 1024};
   o.max_record_bytes = 1024;
   o.cleanup = cleanup;
@@ -38,7 +38,7 @@ std::string closed(const std::string& body) {
 
 std::string corrupt_message(const std::string& text) {
   try {
-    (void)rill::topic::decode_catalog(text, "dir/rill.catalog");
+    (void)rill::broker::decode_catalog(text, "dir/rill.catalog");
   } catch (const rill::Error& e) {
     CHECK(e.code() == rill::ErrorCode::corrupt);
     return e.what();
@@ -54,25 +54,25 @@ constexpr const char* kVersion1Line =
 }  // namespace
 
 TEST_CASE("catalog: cleanup and tombstone retention round-trip through version 2", "[catalog]") {
-  const std::vector<rill::topic::CatalogEntry> entries = {entry("compacted", rill::CleanupPolicy::compact, 5s),
+  const std::vector<rill::broker::CatalogEntry> entries = {entry("compacted", rill::CleanupPolicy::compact, 5s),
                                                           entry("plain", rill::CleanupPolicy::retention, 0ms)};
-  const std::string text = rill::topic::encode_catalog(entries);
+  const std::string text = rill::broker::encode_catalog(entries);
   CHECK(text.rfind("rill-catalog 2\n", 0) == 0);
   CHECK(text.find("name=compacted ") != std::string::npos);
   CHECK(text.find(" cleanup=compact tombstone_retention_ms=5000\n") != std::string::npos);
   CHECK(text.find(" cleanup=delete tombstone_retention_ms=0\n") != std::string::npos);
-  const auto decoded = rill::topic::decode_catalog(text, "rill.catalog");
+  const auto decoded = rill::broker::decode_catalog(text, "rill.catalog");
   REQUIRE(decoded.size() == 2);
   CHECK(decoded[0].name == "compacted");
   CHECK(decoded[0].options.cleanup == rill::CleanupPolicy::compact);
   CHECK(decoded[0].options.tombstone_retention == 5s);
   CHECK(decoded[1].options.cleanup == rill::CleanupPolicy::retention);
   CHECK(decoded[1].options.tombstone_retention == 0ms);
-  CHECK(rill::topic::encode_catalog(decoded) == text);
+  CHECK(rill::broker::encode_catalog(decoded) == text);
 }
 
 TEST_CASE("catalog: a version-1 catalog is read with the default cleanup fields", "[catalog]") {
-  const auto decoded = rill::topic::decode_catalog(closed(std::string("rill-catalog 1\n") + kVersion1Line), "c");
+  const auto decoded = rill::broker::decode_catalog(closed(std::string("rill-catalog 1\n") + kVersion1Line), "c");
   REQUIRE(decoded.size() == 1);
   CHECK(decoded[0].name == "orders");
   CHECK(decoded[0].options.partitions == 2);

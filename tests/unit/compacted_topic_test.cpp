@@ -17,7 +17,7 @@
 
 #include "rill/rill.hpp"
 #include "test_util.hpp"
-#include "topic/catalog.hpp"
+#include "storage/topic_options.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -106,7 +106,7 @@ TEST_CASE("compacted topic: a consumer across the gaps sees exactly the kept rec
   TempDir dir;
   std::vector<Seen> written;
   std::vector<Seen> compacted_view;
-  const fs::path folder = rill::topic::partition_dir(dir.path.string(), "prices", 0);
+  const fs::path folder = rill::storage::partition_dir(dir.path.string(), "prices", 0);
   {
     rill::Node node = rill::Node::open(dir.path);
     node.create_topic("prices", compacted());
@@ -144,7 +144,7 @@ TEST_CASE("compacted topic: a seek into a gap lands on the next kept record", "[
     const rill::RecordMetadata md = producer.send("c", {.key = key, .value = pad}).get();
     written.push_back({md.offset, key, pad});
   }
-  const fs::path folder = rill::topic::partition_dir(dir.path.string(), "c", 0);
+  const fs::path folder = rill::storage::partition_dir(dir.path.string(), "c", 0);
   REQUIRE(eventually([&] { return read_from_start(node, "c") == expected(written, segments_of(folder).first); }));
   rill::Consumer consumer(node, {.max_poll_records = 1});
   consumer.assign({{"c", 0}});
@@ -180,7 +180,7 @@ TEST_CASE("compacted topic: __consumer_offsets stays small after many commits an
   TempDir dir;
   const rill::TopicPartition tp{"t", 0};
   const int commits = 35'000;
-  const fs::path folder = rill::topic::partition_dir(dir.path.string(), "__consumer_offsets", 0);
+  const fs::path folder = rill::storage::partition_dir(dir.path.string(), "__consumer_offsets", 0);
   {
     rill::Node node = rill::Node::open(dir.path);
     node.create_topic("t", {.storage = rill::StorageKind::durable, .segment_bytes = 64 * 1024});

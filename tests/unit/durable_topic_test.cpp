@@ -20,7 +20,7 @@
 #include "rill/inspect.hpp"
 #include "rill/rill.hpp"
 #include "test_util.hpp"
-#include "topic/durable_partition.hpp"
+#include "storage/durable_partition.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -443,11 +443,11 @@ TEST_CASE("durable partition: a failed fsync fails that append with the error, a
   using Faulty = rill::log::FaultInjectingFileSystem;
   TempDir dir;
   Faulty faulty(rill::log::default_file_system());
-  rill::log::PartitionLogOptions lo;
+  rill::log::SegmentLogOptions lo;
   lo.segment_bytes = 64 * 1024;
-  lo.fsync_policy = rill::log::FsyncPolicy::every_batch;
+  lo.fsync_policy = rill::FsyncPolicy::every_batch;
   rill::detail::BlockingWait signal;
-  rill::topic::DurablePartition partition(rill::log::PartitionLog::open((dir.path / "t-0").string(), lo, faulty),
+  rill::storage::DurablePartition partition(rill::log::SegmentLog::open((dir.path / "t-0").string(), lo, faulty),
                                           durable(1, rill::FsyncPolicy::every_batch), "t-0", &signal);
   rill::codec::BatchBuilder builder(1024);
   auto append = [&](std::string_view value) {
@@ -455,18 +455,18 @@ TEST_CASE("durable partition: a failed fsync fails that append with the error, a
     REQUIRE(builder.try_append({.value = value}, 1));
     return partition.append(builder.finish(), false, rill::detail::WaitClock::now());
   };
-  rill::topic::AppendResult r = append("first");
-  CHECK(r.status == rill::topic::AppendStatus::ok);
+  rill::storage::AppendResult r = append("first");
+  CHECK(r.status == rill::storage::AppendStatus::ok);
   CHECK(r.base_offset == 0);
   CHECK(r.durable);
   faulty.fail_call(Faulty::Op::sync, 1, Faulty::Fault::eio);
   r = append("second");
-  CHECK(r.status == rill::topic::AppendStatus::failed);
+  CHECK(r.status == rill::storage::AppendStatus::failed);
   REQUIRE(r.error);
   CHECK(r.error->code() == rill::ErrorCode::io);
   CHECK(std::string(r.error->what()).find("t-0") != std::string::npos);
   r = append("third");  // fsyncgate: never retried over possibly lost pages
-  CHECK(r.status == rill::topic::AppendStatus::failed);
+  CHECK(r.status == rill::storage::AppendStatus::failed);
   REQUIRE(r.error);
   CHECK(std::string(r.error->what()).find("reopened") != std::string::npos);
   CHECK_FALSE(r.durable);

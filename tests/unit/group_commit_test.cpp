@@ -17,16 +17,16 @@
 
 #include "codec/batch_builder.hpp"
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
-#include "topic/durable_partition.hpp"
-#include "topic/sync_timer.hpp"
+#include "log/segment_log.hpp"
+#include "storage/durable_partition.hpp"
+#include "storage/sync_timer.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using rill::log::FileSystem;
-using rill::log::PartitionLog;
-using rill::log::PartitionLogOptions;
+using rill::log::SegmentLog;
+using rill::log::SegmentLogOptions;
 using rill::log::SyncMode;
 using rill::test::make_batch;
 
@@ -95,10 +95,10 @@ class GatedFileSystem final : public FileSystem {
   int waiting_ = 0;
 };
 
-PartitionLogOptions every_batch_options() {
-  PartitionLogOptions o;
+SegmentLogOptions every_batch_options() {
+  SegmentLogOptions o;
   o.segment_bytes = 64 * 1024;
-  o.fsync_policy = rill::log::FsyncPolicy::every_batch;
+  o.fsync_policy = rill::FsyncPolicy::every_batch;
   return o;
 }
 
@@ -109,9 +109,9 @@ rill::TopicOptions topic_options(rill::FsyncPolicy fsync) {
 // Appends one single-record batch to `partition`. Runs on several threads,
 // so no Catch assertion in here (Catch is not thread-safe): a record that
 // does not fit reads as AppendStatus::too_large.
-rill::topic::AppendResult append_one(rill::topic::DurablePartition& partition, const std::string& value) {
+rill::storage::AppendResult append_one(rill::storage::DurablePartition& partition, const std::string& value) {
   rill::codec::BatchBuilder builder(1024);
-  if (!builder.try_append({.value = value}, 1)) return {rill::topic::AppendStatus::too_large};
+  if (!builder.try_append({.value = value}, 1)) return {rill::storage::AppendStatus::too_large};
   return partition.append(builder.finish(), false, rill::detail::WaitClock::now());
 }
 
@@ -119,7 +119,7 @@ rill::topic::AppendResult append_one(rill::topic::DurablePartition& partition, c
 
 TEST_CASE("sync ticket: deferred appends are durable only once a ticket covering them completes", "[log][durable]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), every_batch_options());
+  auto log = SegmentLog::open(dir.path(), every_batch_options());
   CHECK(log->append(make_batch(2, 10, "a"), 2, SyncMode::deferred).durable_end_offset == 0);
   CHECK(log->append(make_batch(3, 20, "b"), 3, SyncMode::deferred).durable_end_offset == 0);
   const rill::log::SyncTicket ticket = log->prepare_sync();
@@ -145,7 +145,7 @@ TEST_CASE("sync ticket: a failed completion marks the log failed and moves no du
   using Faulty = rill::log::FaultInjectingFileSystem;
   TempDir dir;
   Faulty faulty(rill::log::default_file_system());
-  auto log = PartitionLog::open(dir.path(), every_batch_options(), faulty);
+  auto log = SegmentLog::open(dir.path(), every_batch_options(), faulty);
   (void)log->append(make_batch(2, 10, "a"), 2, SyncMode::deferred);
   log->complete_sync(log->prepare_sync());
   CHECK(log->durable_end_offset() == 2);
@@ -163,16 +163,16 @@ TEST_CASE("group commit: appends waiting behind a sync share the next one", "[to
   TempDir dir;
   GatedFileSystem gated;
   rill::detail::BlockingWait signal;
-  rill::topic::DurablePartition partition(PartitionLog::open(dir.path() + "/t-0", every_batch_options(), gated),
+  rill::storage::DurablePartition partition(SegmentLog::open(dir.path() + "/t-0", every_batch_options(), gated),
                                           topic_options(rill::FsyncPolicy::every_batch), "t-0", &signal);
   gated.syncs = 0;  // creating the folder synced its recovery point
   gated.close_gate();
-  rill::topic::AppendResult first;
+  rill::storage::AppendResult first;
   std::thread leader([&] { first = append_one(partition, "first"); });
   gated.wait_for_waiter();  // the leader's sync is held at the gate
   // Two more appends land while the leader syncs; both then wait for the
   // sync lock, and the first of them syncs for both.
-  std::vector<rill::topic::AppendResult> followers(2);
+  std::vector<rill::storage::AppendResult> followers(2);
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; ++i) {
     threads.emplace_back([&, i] { followers[i] = append_one(partition, "follower-" + std::to_string(i)); });
@@ -182,12 +182,12 @@ TEST_CASE("group commit: appends waiting behind a sync share the next one", "[to
   leader.join();
   for (auto& t : threads) t.join();
 
-  CHECK(first.status == rill::topic::AppendStatus::ok);
+  CHECK(first.status == rill::storage::AppendStatus::ok);
   CHECK(first.base_offset == 0);
   CHECK(first.durable);
   std::vector<std::int64_t> offsets;
   for (const auto& r : followers) {
-    CHECK(r.status == rill::topic::AppendStatus::ok);
+    CHECK(r.status == rill::storage::AppendStatus::ok);
     CHECK(r.durable);
     offsets.push_back(r.base_offset);
   }
@@ -200,7 +200,7 @@ TEST_CASE("group commit: concurrent producers are all acknowledged durable, with
   TempDir dir;
   GatedFileSystem gated;
   rill::detail::BlockingWait signal;
-  rill::topic::DurablePartition partition(PartitionLog::open(dir.path() + "/t-0", every_batch_options(), gated),
+  rill::storage::DurablePartition partition(SegmentLog::open(dir.path() + "/t-0", every_batch_options(), gated),
                                           topic_options(rill::FsyncPolicy::every_batch), "t-0", &signal);
   constexpr int kThreads = 4;
   const int per_thread = 50 * rill::test::scale();
@@ -211,7 +211,7 @@ TEST_CASE("group commit: concurrent producers are all acknowledged durable, with
     threads.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
         const auto r = append_one(partition, std::to_string(t) + "/" + std::to_string(i));
-        if (r.status != rill::topic::AppendStatus::ok || !r.durable) not_durable.fetch_add(1);
+        if (r.status != rill::storage::AppendStatus::ok || !r.durable) not_durable.fetch_add(1);
         offsets[t].push_back(r.base_offset);
       }
     });
@@ -232,17 +232,17 @@ TEST_CASE("interval sync: the node timer syncs a partition whose producer went i
   TempDir dir;
   // The log's own interval is an hour, so no append syncs; the timer visits
   // every 20 ms.
-  PartitionLogOptions lo;
+  SegmentLogOptions lo;
   lo.segment_bytes = 64 * 1024;
-  lo.fsync_policy = rill::log::FsyncPolicy::interval;
+  lo.fsync_policy = rill::FsyncPolicy::interval;
   lo.fsync_interval = 1h;
   rill::TopicOptions options = topic_options(rill::FsyncPolicy::interval);
   options.fsync_interval = 1h;
-  auto timer = std::make_shared<rill::topic::SyncTimer>();
+  auto timer = std::make_shared<rill::storage::SyncTimer>();
   rill::detail::BlockingWait signal;
-  rill::topic::DurablePartition partition(PartitionLog::open(dir.path() + "/t-0", lo), options, "t-0", &signal);
+  rill::storage::DurablePartition partition(SegmentLog::open(dir.path() + "/t-0", lo), options, "t-0", &signal);
   const auto r = append_one(partition, "idle");
-  REQUIRE(r.status == rill::topic::AppendStatus::ok);
+  REQUIRE(r.status == rill::storage::AppendStatus::ok);
   CHECK_FALSE(r.durable);
   CHECK(partition.durable_end_offset() == 0);
   partition.start_interval_sync(timer, 20ms);

@@ -15,7 +15,7 @@
 
 #include "rill/rill.hpp"
 #include "test_util.hpp"
-#include "topic/offset_store.hpp"
+#include "group/offset_store.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -260,7 +260,7 @@ TEST_CASE("group offsets: an in-memory node keeps commits in memory only", "[gro
 }
 
 TEST_CASE("group offsets: keys and values encode and decode, malformed bytes are refused", "[group][codec]") {
-  using namespace rill::topic;
+  using namespace rill::group;
   const std::string key = encode_offset_key("orders-app", {"orders", 7});
   CHECK(key.size() == 1 + 2 + 10 + 2 + 6 + 4);
   CHECK(key[0] == '\x01');

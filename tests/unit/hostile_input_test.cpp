@@ -14,13 +14,13 @@
 
 #include "support/fault_injecting_file_system.hpp"
 #include "log/file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "rill/consumer.hpp"
 #include "rill/error.hpp"
 #include "rill/node.hpp"
 #include "rill/producer.hpp"
 #include "test_util.hpp"
-#include "topic/catalog.hpp"
+#include "broker/catalog.hpp"
 
 namespace {
 
@@ -260,11 +260,11 @@ TEST_CASE("hostile input: a full file system fails the catalog and segment creat
        [](const fs::path& data) {
          Fault full(rill::log::default_file_system());
          full.fail_call(Fault::Op::write, 1, Fault::Fault::enospc);
-         rill::topic::CatalogEntry entry{"orders", durable()};
+         rill::broker::CatalogEntry entry{"orders", durable()};
          try {
-           rill::topic::write_catalog(full, data.string(), {entry});
+           rill::broker::write_catalog(full, data.string(), {entry});
          } catch (const rill::Error&) {
-           CHECK_FALSE(fs::exists(data / rill::topic::kCatalogFileName));
+           CHECK_FALSE(fs::exists(data / rill::broker::kCatalogFileName));
            throw;
          }
        },
@@ -275,7 +275,7 @@ TEST_CASE("hostile input: a full file system fails the catalog and segment creat
          full.fail_call(Fault::Op::allocate, 1, Fault::Fault::enospc);
          const std::string dir = (data / "orders-0").string();
          try {
-           (void)rill::log::PartitionLog::open(dir, {.segment_bytes = 64 * 1024}, full);
+           (void)rill::log::SegmentLog::open(dir, {.segment_bytes = 64 * 1024}, full);
          } catch (const rill::Error&) {
            // No half-made segment is left for the next open to trip on.
            for (const auto& e : fs::directory_iterator(dir)) FAIL("left behind: " << e.path().string());

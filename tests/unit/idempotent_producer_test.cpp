@@ -18,10 +18,10 @@
 
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "rill/rill.hpp"
 #include "test_util.hpp"
-#include "topic/node_state.hpp"
+#include "broker/node_state.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -38,7 +38,7 @@ rill::TopicOptions durable(std::int32_t partitions) {
   return {.partitions = partitions, .storage = rill::StorageKind::durable, .segment_bytes = 64 * 1024};
 }
 
-rill::topic::PartitionLog& partition_of(const rill::Node& node, const std::string& topic, int p) {
+rill::storage::Partition& partition_of(const rill::Node& node, const std::string& topic, int p) {
   return *node.state()->find_topic(topic)->partitions[static_cast<std::size_t>(p)];
 }
 
@@ -50,7 +50,7 @@ struct BatchSeen {
 };
 
 std::vector<BatchSeen> batches_of(const rill::Node& node, const std::string& topic, int p) {
-  auto reader = partition_of(node, topic, p).open_reader(rill::topic::PartitionLog::kEarliest);
+  auto reader = partition_of(node, topic, p).open_reader(rill::storage::Partition::kEarliest);
   std::vector<BatchSeen> out;
   reader->begin_poll();
   rill::codec::BatchView b;
@@ -144,13 +144,13 @@ TEST_CASE("idempotent producer: a batch the partition holds is written once, at 
   TempDir dir;
   rill::Node node = rill::Node::open(dir.path);
   node.create_topic("t", durable(1));
-  rill::topic::PartitionLog& partition = partition_of(node, "t", 0);
+  rill::storage::Partition& partition = partition_of(node, "t", 0);
   auto batch = foreign_batch(producer_id_of("dup"), 0, 2);
-  const rill::topic::AppendResult first = partition.append(batch, true, {});
-  const rill::topic::AppendResult again = partition.append(batch, true, {});
-  CHECK(first.status == rill::topic::AppendStatus::ok);
+  const rill::storage::AppendResult first = partition.append(batch, true, {});
+  const rill::storage::AppendResult again = partition.append(batch, true, {});
+  CHECK(first.status == rill::storage::AppendStatus::ok);
   CHECK_FALSE(first.duplicate);
-  CHECK(again.status == rill::topic::AppendStatus::ok);
+  CHECK(again.status == rill::storage::AppendStatus::ok);
   CHECK(again.duplicate);
   CHECK(again.base_offset == first.base_offset);
   CHECK(partition.end_offset() == 2);
@@ -177,13 +177,13 @@ TEST_CASE("idempotent producer: a sequence the partition does not expect fails a
   TempDir dir;
   rill::Node node = rill::Node::open(dir.path);
   node.create_topic("t", durable(1));
-  rill::topic::PartitionLog& partition = partition_of(node, "t", 0);
+  rill::storage::Partition& partition = partition_of(node, "t", 0);
   rill::Producer producer(node, {.idempotence_id = "gap"});
   CHECK(producer.send("t", {.value = "a"}).get().sequence == 0);
   // Another incarnation wrote sequences 1..2 in one batch: the producer's
   // one-record batch at sequence 1 matches neither the next nor that batch.
   auto other = foreign_batch(producer_id_of("gap"), 1, 2);
-  REQUIRE(partition.append(other, true, {}).status == rill::topic::AppendStatus::ok);
+  REQUIRE(partition.append(other, true, {}).status == rill::storage::AppendStatus::ok);
   rill::SendFuture refused = producer.send("t", {.value = "b"});
   CHECK(error_of([&] { (void)refused.get(); }) == rill::ErrorCode::out_of_order_sequence);
   CHECK(partition.end_offset() == 3);
@@ -193,8 +193,8 @@ TEST_CASE("idempotent producer: a sequence the partition does not expect fails a
   CHECK(md.offset == 3);
   // The partition itself refuses a gap.
   auto gap = foreign_batch(producer_id_of("gap"), 9, 1);
-  const rill::topic::AppendResult r = partition.append(gap, true, {});
-  CHECK(r.status == rill::topic::AppendStatus::failed);
+  const rill::storage::AppendResult r = partition.append(gap, true, {});
+  CHECK(r.status == rill::storage::AppendStatus::failed);
   REQUIRE(r.error);
   CHECK(r.error->code() == rill::ErrorCode::out_of_order_sequence);
   CHECK(partition.end_offset() == 4);

@@ -19,7 +19,7 @@
 #include "codec/batch_format.hpp"
 #include "codec/batch_reader.hpp"
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/segment_format.hpp"
 #include "rill/error.hpp"
 
@@ -36,8 +36,8 @@ struct TempDir : rill::test::TempDir {
   TempDir() : rill::test::TempDir("rill-log-cleaner-edges", false) {}
 };
 
-PartitionLogOptions small_options() {
-  PartitionLogOptions o;
+SegmentLogOptions small_options() {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = 256;
   return o;
@@ -73,7 +73,7 @@ struct Content {
   bool operator==(const Content&) const = default;
 };
 
-Content content_of(const PartitionLog& log) {
+Content content_of(const SegmentLog& log) {
   Content out;
   std::int64_t next = log.start_offset();
   while (next < log.end_offset()) {
@@ -110,7 +110,7 @@ bool is_subsequence(const std::vector<std::string>& part, const std::vector<std:
 }
 
 // Fills two closed segments and an active one with keys 0..3 rewritten.
-void fill(PartitionLog& log) {
+void fill(SegmentLog& log) {
   for (int round = 0; round < 400 && log.segment_base_offsets().size() < 3; ++round) {
     (void)log.append(keyed_batch({0, 1, 2, 3}, "r" + std::to_string(round)), 4);
   }
@@ -132,7 +132,7 @@ TEST_CASE("log cleaner edges: a copy that cannot be written is removed and the l
   TempDir dir;
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
-  auto log = PartitionLog::open(dir.path(), small_options(), fs);
+  auto log = SegmentLog::open(dir.path(), small_options(), fs);
   // A key written once: the first segment's copy is not empty, so it is synced.
   (void)log->append(keyed_batch({100}, "once"), 1);
   fill(*log);
@@ -161,7 +161,7 @@ TEST_CASE("log cleaner edges: a copy that cannot be written is removed and the l
     CHECK(leftovers.size() <= 1);
     log.reset();
     std::vector<std::string> lines;
-    log = PartitionLog::open(dir.path(), small_options(), fs, [&](const std::string& line) { lines.push_back(line); });
+    log = SegmentLog::open(dir.path(), small_options(), fs, [&](const std::string& line) { lines.push_back(line); });
     CHECK(lines.size() == leftovers.size());
     for (const std::string& line : lines) CHECK_THAT(line, Catch::Contains("left by an interrupted compaction"));
     CHECK(content_of(*log) == before);
@@ -187,7 +187,7 @@ TEST_CASE("log cleaner edges: a copy that cannot be written is removed and the l
 TEST_CASE("log cleaner edges: damage in a closed segment refuses the pass and changes nothing",
           "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   fill(*log);
   const std::int64_t second = log->segment_base_offsets()[1];
   const std::string path = dir.file(segment_stem(second) + std::string(kLogSuffix));
@@ -225,7 +225,7 @@ TEST_CASE("log cleaner edges: damage in a closed segment refuses the pass and ch
 
 TEST_CASE("log cleaner edges: control batches are kept byte for byte", "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   const Bytes control = keyed_batch({0}, "marker", rill::codec::kAttrControl);
   (void)log->append(keyed_batch({0, 1}, "old"), 2);
   (void)log->append(control, 1);
@@ -254,7 +254,7 @@ TEST_CASE("log cleaner edges: a failure while installing the copy reopens with e
   Content compacted;
   {
     TempDir reference;
-    auto log = PartitionLog::open(reference.path(), small_options());
+    auto log = SegmentLog::open(reference.path(), small_options());
     fill(*log);
     std::mutex writer;
     (void)log->compact(CompactionOptions{}, writer);
@@ -263,7 +263,7 @@ TEST_CASE("log cleaner edges: a failure while installing the copy reopens with e
   TempDir dir;
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
-  auto log = PartitionLog::open(dir.path(), small_options(), fs);
+  auto log = SegmentLog::open(dir.path(), small_options(), fs);
   fill(*log);
   const Content before = content_of(*log);
   REQUIRE(compacted.records.size() < before.records.size());
@@ -281,12 +281,12 @@ TEST_CASE("log cleaner edges: a failure while installing the copy reopens with e
   if (op == Op::rename && n > 1) {
     // Leftovers the open cannot delete stop it; the next open deletes them.
     fs.fail_call(Op::unlink, 1, Fault::eio);
-    CHECK(rill::test::error_of([&] { (void)PartitionLog::open(dir.path(), small_options(), fs); }) ==
+    CHECK(rill::test::error_of([&] { (void)SegmentLog::open(dir.path(), small_options(), fs); }) ==
           ErrorCode::io);
     CHECK(fs.faults_fired() == 2);
   }
   std::vector<std::string> lines;
-  log = PartitionLog::open(dir.path(), small_options(), fs, [&](const std::string& line) { lines.push_back(line); });
+  log = SegmentLog::open(dir.path(), small_options(), fs, [&](const std::string& line) { lines.push_back(line); });
   const Content reopened = content_of(*log);
   // Each segment is old or compacted: every record compaction keeps is
   // there, and nothing but records of before, in their order.

@@ -1,4 +1,4 @@
-// PartitionLog::compact (log/log_cleaner.hpp): the newest record per key
+// SegmentLog::compact (log/log_cleaner.hpp): the newest record per key
 // stays with its offset, timestamp, headers and order; tombstones go after
 // their delay; keyless records stay; a reader keeps the bytes it mapped;
 // reopening (also after a crash that left ".cleaned" files or stale
@@ -25,7 +25,7 @@
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/segment_format.hpp"
 #include "rill/error.hpp"
 #include "test_util.hpp"
@@ -33,6 +33,7 @@
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 using rill::Error;
 using rill::ErrorCode;
 using Opt = std::optional<std::string>;
@@ -51,8 +52,8 @@ struct Rec {
   bool operator==(const Rec&) const = default;
 };
 
-PartitionLogOptions small_options() {
-  PartitionLogOptions o;
+SegmentLogOptions small_options() {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = 256;
   return o;
@@ -60,7 +61,7 @@ PartitionLogOptions small_options() {
 
 // Appends one batch of `recs` (offsets assigned by the log) and returns
 // them with their offsets.
-std::vector<Rec> append(PartitionLog& log, std::vector<Rec> recs, std::mutex* writer = nullptr) {
+std::vector<Rec> append(SegmentLog& log, std::vector<Rec> recs, std::mutex* writer = nullptr) {
   rill::codec::BatchBuilder builder(1 << 14);
   builder.reset();
   for (const Rec& r : recs) {
@@ -75,7 +76,7 @@ std::vector<Rec> append(PartitionLog& log, std::vector<Rec> recs, std::mutex* wr
   const auto batch = builder.finish();
   std::unique_lock<std::mutex> lock;
   if (writer != nullptr) lock = std::unique_lock<std::mutex>(*writer);
-  const AppendResult a = log.append(batch, static_cast<std::int64_t>(recs.size()));
+  const Appended a = log.append(batch, static_cast<std::int64_t>(recs.size()));
   for (std::size_t i = 0; i < recs.size(); ++i) recs[i].offset = a.base_offset + static_cast<std::int64_t>(i);
   return recs;
 }
@@ -85,7 +86,7 @@ Rec keyed(std::string key, Opt value, std::int64_t ts = 1000, std::string header
 }
 
 // Every record from the start offset to the end, following gaps.
-std::vector<Rec> read_all(const PartitionLog& log) {
+std::vector<Rec> read_all(const SegmentLog& log) {
   std::vector<Rec> out;
   std::int64_t next = log.start_offset();
   while (next < log.end_offset()) {
@@ -131,7 +132,7 @@ std::vector<Rec> expected_after(const std::vector<Rec>& written, std::int64_t ac
   return out;
 }
 
-CompactionResult compact(PartitionLog& log, std::int64_t now_ms = 0,
+CompactionResult compact(SegmentLog& log, std::int64_t now_ms = 0,
                          std::chrono::milliseconds tombstone_retention = std::chrono::hours(24)) {
   std::mutex writer;
   CompactionOptions o;
@@ -141,7 +142,7 @@ CompactionResult compact(PartitionLog& log, std::int64_t now_ms = 0,
 }
 
 // Fills several segments with versions of keys k0..k<keys-1>.
-std::vector<Rec> fill(PartitionLog& log, int batches, int keys, std::uint64_t seed) {
+std::vector<Rec> fill(SegmentLog& log, int batches, int keys, std::uint64_t seed) {
   std::mt19937_64 random(seed);
   std::vector<Rec> written;
   for (int b = 0; b < batches; ++b) {
@@ -174,15 +175,15 @@ bool is_subsequence(const std::vector<Rec>& part, const std::vector<Rec>& whole)
   return i == part.size();
 }
 
-PartitionLogOptions synced_options() {
-  PartitionLogOptions o = small_options();
+SegmentLogOptions synced_options() {
+  SegmentLogOptions o = small_options();
   o.fsync_policy = FsyncPolicy::every_batch;
   return o;
 }
 
 // The same log every time, every batch synced, written through `fs`.
 std::vector<Rec> build_synced(FileSystem& fs, const std::string& dir) {
-  auto log = PartitionLog::open(dir, synced_options(), fs);
+  auto log = SegmentLog::open(dir, synced_options(), fs);
   (void)fill(*log, 100, 4, 71);
   return read_all(*log);
 }
@@ -194,7 +195,7 @@ void quiet(const std::string&) {}
 TEST_CASE("log compaction: closed segments keep the newest record per key with its offset, timestamp and headers",
           "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   const std::vector<Rec> written = fill(*log, 200, 7, rill::test::seed());
   const std::vector<std::int64_t> bases = log->segment_base_offsets();
   REQUIRE(bases.size() > 3);
@@ -216,7 +217,7 @@ TEST_CASE("log compaction: closed segments keep the newest record per key with i
 
 TEST_CASE("log compaction: a tombstone stays until its delay has passed, then it goes", "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   std::vector<Rec> written;
   for (Rec& r : append(*log, {keyed("a", "a1", 5'000), keyed("b", "b1", 5'000)})) written.push_back(r);
   for (Rec& r : append(*log, {keyed("a", std::nullopt, 10'000), keyed("c", "c1", 10'000)})) written.push_back(r);
@@ -241,7 +242,7 @@ TEST_CASE("log compaction: a tombstone stays until its delay has passed, then it
 
 TEST_CASE("log compaction: keyless records are all kept, between compacted keyed ones", "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   std::vector<Rec> written;
   for (int b = 0; b < 150; ++b) {
     std::vector<Rec> batch = {keyed("same", "v" + std::to_string(b), 1000 + b),
@@ -258,7 +259,7 @@ TEST_CASE("log compaction: keyless records are all kept, between compacted keyed
 TEST_CASE("log compaction: a reader holding a segment that is replaced keeps reading the old bytes",
           "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   const std::vector<Rec> written = fill(*log, 150, 2, 11);
   const std::vector<std::int64_t> bases = log->segment_base_offsets();
   const ReadResult held = log->read(0, 1 << 20);
@@ -287,7 +288,7 @@ TEST_CASE("log compaction: a reader holding a segment that is replaced keeps rea
 TEST_CASE("log compaction: segments left empty are deleted, except the first, reads skip the gaps",
           "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   std::vector<Rec> written = fill(*log, 150, 1, 3);  // one key: everything closed is superseded
   for (Rec& r : append(*log, {keyed("k0", "last", 9'999)})) written.push_back(r);
   const std::vector<std::int64_t> bases = log->segment_base_offsets();
@@ -312,7 +313,7 @@ TEST_CASE("log compaction: a reopened log reads the same records, also after a c
   std::vector<Rec> after;
   std::int64_t end = 0;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     (void)fill(*log, 200, 5, 21);
     (void)compact(*log);
     after = read_all(*log);
@@ -329,7 +330,7 @@ TEST_CASE("log compaction: a reopened log reads the same records, also after a c
     index.write(junk, sizeof junk);
   }
   std::vector<std::string> lines;
-  auto log = PartitionLog::open(dir.path(), small_options(), default_file_system(),
+  auto log = SegmentLog::open(dir.path(), small_options(), default_file_system(),
                                 [&](const std::string& line) { lines.push_back(line); });
   CHECK(file_count(dir.path(), ".cleaned") == 0);
   CHECK(std::count_if(lines.begin(), lines.end(),
@@ -341,7 +342,7 @@ TEST_CASE("log compaction: a reopened log reads the same records, also after a c
   (void)compact(*log);
   const std::vector<Rec> again = read_all(*log);
   log.reset();
-  log = PartitionLog::open(dir.path(), small_options());
+  log = SegmentLog::open(dir.path(), small_options());
   CHECK(read_all(*log) == again);
 }
 
@@ -349,7 +350,7 @@ TEST_CASE("log compaction: damage in the middle of a compacted log is still refu
   TempDir dir;
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     (void)fill(*log, 200, 50, 31);
     (void)compact(*log);
     bases = log->segment_base_offsets();
@@ -383,7 +384,7 @@ TEST_CASE("log compaction: damage in the middle of a compacted log is still refu
     std::filesystem::remove(dir.file(segment_stem(bases[1]) + ".index"));
   }
   try {
-    (void)PartitionLog::open(dir.path(), small_options());
+    (void)SegmentLog::open(dir.path(), small_options());
     FAIL("damage was accepted");
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::corrupt);
@@ -395,7 +396,7 @@ TEST_CASE("log compaction: without the compacted marker a gap between segments i
   TempDir dir;
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     (void)fill(*log, 200, 5, 41);
     (void)compact(*log);
     bases = log->segment_base_offsets();
@@ -404,7 +405,7 @@ TEST_CASE("log compaction: without the compacted marker a gap between segments i
   REQUIRE(bases[0] == 0);
   std::filesystem::remove(dir.file(std::string(kCompactedMarker)));
   try {
-    (void)PartitionLog::open(dir.path(), small_options());
+    (void)SegmentLog::open(dir.path(), small_options());
     FAIL("a gap was accepted without the marker");
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::corrupt);
@@ -413,9 +414,9 @@ TEST_CASE("log compaction: without the compacted marker a gap between segments i
 
 TEST_CASE("log compaction: retention still deletes whole segments of a compacted log", "[log][compaction]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.retention_bytes = 3 * 4096;
-  auto log = PartitionLog::open(dir.path(), options);
+  auto log = SegmentLog::open(dir.path(), options);
   const std::vector<Rec> written = fill(*log, 300, 400, 51);  // mostly distinct keys: segments stay full
   const std::int64_t active = log->segment_base_offsets().back();
   (void)compact(*log);
@@ -428,14 +429,14 @@ TEST_CASE("log compaction: retention still deletes whole segments of a compacted
   }
   CHECK(read_all(*log) == expected);
   log.reset();
-  log = PartitionLog::open(dir.path(), options);
+  log = SegmentLog::open(dir.path(), options);
   CHECK(log->start_offset() == start);
   CHECK(read_all(*log) == expected);
 }
 
 TEST_CASE("log compaction: a raised stop flag ends the pass with the log intact", "[log][compaction]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   const std::vector<Rec> written = fill(*log, 200, 3, 61);
   const std::vector<Rec> before = read_all(*log);
   std::atomic<bool> stop{true};
@@ -450,7 +451,7 @@ TEST_CASE("log compaction: a raised stop flag ends the pass with the log intact"
 
 TEST_CASE("log compaction: a writer and a reader keep going while passes run", "[log][compaction][stress]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   std::mutex writer;
   std::atomic<bool> done{false};
   const int batches = 600 * rill::test::scale();
@@ -516,7 +517,7 @@ TEST_CASE("log compaction: a power cut at any call of a pass leaves each segment
     FaultFs fs(posix);
     fs.skip_real_syncs(true);  // power losses are simulated
     before = build_synced(fs, dir.path());
-    auto log = PartitionLog::open(dir.path(), synced_options(), fs, quiet);
+    auto log = SegmentLog::open(dir.path(), synced_options(), fs, quiet);
     const std::uint64_t start = fs.calls();
     REQUIRE(compact(*log).segments_removed > 0);
     pass_calls = fs.calls() - start;
@@ -531,7 +532,7 @@ TEST_CASE("log compaction: a power cut at any call of a pass leaves each segment
     fs.skip_real_syncs(true);
     (void)build_synced(fs, dir.path());
     {
-      auto log = PartitionLog::open(dir.path(), synced_options(), fs, quiet);
+      auto log = SegmentLog::open(dir.path(), synced_options(), fs, quiet);
       fs.cut_power_after(n);
       try {
         (void)compact(*log);
@@ -540,7 +541,7 @@ TEST_CASE("log compaction: a power cut at any call of a pass leaves each segment
       }
     }
     fs.power_loss({FaultFs::Unsynced::mixed, 512, n});
-    auto log = PartitionLog::open(dir.path(), synced_options(), fs, quiet);
+    auto log = SegmentLog::open(dir.path(), synced_options(), fs, quiet);
     const std::vector<Rec> got = read_all(*log);
     // Never a record invented or reordered, never a kept one lost.
     CHECK(is_subsequence(got, before));

@@ -26,8 +26,8 @@ std::string refusal(rill::ErrorCode code, const std::function<void()>& action) {
   return {};
 }
 
-rill::log::PartitionLogOptions small() {
-  rill::log::PartitionLogOptions o;
+rill::log::SegmentLogOptions small() {
+  rill::log::SegmentLogOptions o;
   o.segment_bytes = 16 * 1024;
   return o;
 }
@@ -38,12 +38,12 @@ TEST_CASE("log hostile: bad partition log options are refused at open", "[log][h
   rill::test::TempDir dir("rill-log-hostile");
   struct Row {
     std::string label;
-    std::function<void(rill::log::PartitionLogOptions&)> change;
+    std::function<void(rill::log::SegmentLogOptions&)> change;
     std::string message_part;
   };
   const std::vector<Row> rows = {
       {"negative initial offset", [](auto& o) { o.initial_offset = -1; }, "initial offset -1"},
-      {"zero fsync interval", [](auto& o) { o.fsync_policy = rill::log::FsyncPolicy::interval; o.fsync_interval = 0ms; },
+      {"zero fsync interval", [](auto& o) { o.fsync_policy = rill::FsyncPolicy::interval; o.fsync_interval = 0ms; },
        "fsync interval must be positive"},
       {"segment not a multiple of 4096", [](auto& o) { o.segment_bytes = 5000; }, "segment size 5000 bytes"},
       {"segment of 2^40 bytes", [](auto& o) { o.segment_bytes = std::size_t{1} << 40; },
@@ -52,10 +52,10 @@ TEST_CASE("log hostile: bad partition log options are refused at open", "[log][h
   };
   for (const Row& row : rows) {
     INFO("row: " << row.label);
-    rill::log::PartitionLogOptions o = small();
+    rill::log::SegmentLogOptions o = small();
     row.change(o);
     const std::string message = refusal(rill::ErrorCode::invalid_argument, [&] {
-      (void)rill::log::PartitionLog::open(dir.file(row.label.substr(0, 4)), o);
+      (void)rill::log::SegmentLog::open(dir.file(row.label.substr(0, 4)), o);
     });
     CHECK_THAT(message, Catch::Matchers::Contains(row.message_part));
   }
@@ -63,7 +63,7 @@ TEST_CASE("log hostile: bad partition log options are refused at open", "[log][h
 
 TEST_CASE("log hostile: appends of bytes that are not one fitting batch are refused", "[log][hostile]") {
   rill::test::TempDir dir("rill-log-hostile");
-  auto log = rill::log::PartitionLog::open(dir.path(), small());
+  auto log = rill::log::SegmentLog::open(dir.path(), small());
   const std::vector<std::byte> batch = rill::test::make_batch(3, 100, "v");
   std::vector<std::byte> two = batch;
   two.insert(two.end(), batch.begin(), batch.end());

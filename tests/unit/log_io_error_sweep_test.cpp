@@ -19,19 +19,20 @@
 #include "log_test_util.hpp"
 
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "rill/error.hpp"
 
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 using rill::Error;
 using rill::ErrorCode;
 using Fault = FaultInjectingFileSystem::Fault;
 using Op = FaultInjectingFileSystem::Op;
 
-PartitionLogOptions sweep_options(FsyncPolicy policy) {
-  PartitionLogOptions o;
+SegmentLogOptions sweep_options(FsyncPolicy policy) {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = 256;
   o.fsync_policy = policy;
@@ -73,10 +74,10 @@ class SweepRun {
 
  private:
   void workload() {
-    log_ = PartitionLog::open(dir_, options_, fs_, hook());
+    log_ = SegmentLog::open(dir_, options_, fs_, hook());
     for (int i = 0; i < 24; ++i) step(i);
     log_.reset();
-    log_ = PartitionLog::open(dir_, options_, fs_, hook());
+    log_ = SegmentLog::open(dir_, options_, fs_, hook());
     for (int i = 24; i < 30; ++i) step(i);
     sync();
   }
@@ -96,7 +97,7 @@ class SweepRun {
   void append(int records, const std::string& tag) {
     const std::vector<std::byte> batch = rill::test::make_batch(records, 1000, tag + std::string(40, 'x'));
     const std::int64_t base = log_->end_offset();
-    const AppendResult result = log_->append(batch, records);
+    const Appended result = log_->append(batch, records);
     REQUIRE(result.base_offset == base);
     ledger_.values.resize(static_cast<std::size_t>(base + records));
     for (int r = 0; r < records; ++r) {
@@ -128,16 +129,16 @@ class SweepRun {
 
   FileSystem& fs_;
   std::string dir_;
-  PartitionLogOptions options_;
-  std::unique_ptr<PartitionLog> log_;
+  SegmentLogOptions options_;
+  std::unique_ptr<SegmentLog> log_;
   Ledger ledger_;
 };
 
 // Reads the whole log back and checks it against the ledger.
 void check_recovered(FileSystem& fs, const std::string& dir, FsyncPolicy policy, const Ledger& ledger,
                      std::int64_t must_reach) {
-  std::unique_ptr<PartitionLog> log;
-  REQUIRE_NOTHROW(log = PartitionLog::open(dir, sweep_options(policy), fs, [](const std::string&) {}));
+  std::unique_ptr<SegmentLog> log;
+  REQUIRE_NOTHROW(log = SegmentLog::open(dir, sweep_options(policy), fs, [](const std::string&) {}));
   CHECK(log->end_offset() >= must_reach);
   REQUIRE(log->end_offset() <= static_cast<std::int64_t>(ledger.values.size()) + 5);  // at most the batch in flight
   for (std::int64_t next = log->start_offset(); next < log->end_offset();) {

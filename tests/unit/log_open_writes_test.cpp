@@ -12,11 +12,12 @@
 
 #include "log_test_util.hpp"
 
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 namespace fs = std::filesystem;
 
 // Sets every file's modification time to a fixed past instant and returns
@@ -45,12 +46,12 @@ std::map<std::string, std::int64_t> file_mtimes(const std::string& dir) {
 
 TEST_CASE("open: a clean log is opened and closed without writing any of its files", "[log][recovery]") {
   rill::test::TempDir dir("rill-open-writes");
-  PartitionLogOptions options;
+  SegmentLogOptions options;
   options.segment_bytes = 8192;
   options.index_interval_bytes = 256;
   options.fsync_policy = FsyncPolicy::interval;
   {
-    auto log = PartitionLog::open(dir.path(), options);
+    auto log = SegmentLog::open(dir.path(), options);
     for (int k = 0; k < 400; ++k) {
       (void)log->append(rill::test::make_batch(2, 1000 + k, "v" + std::to_string(k)), 2);
     }
@@ -60,7 +61,7 @@ TEST_CASE("open: a clean log is opened and closed without writing any of its fil
   }
   const auto before = age_files(dir.path());
   {
-    auto log = PartitionLog::open(dir.path(), options);
+    auto log = SegmentLog::open(dir.path(), options);
     CHECK(log->end_offset() == 800);
   }
   CHECK(file_mtimes(dir.path()) == before);

@@ -19,13 +19,14 @@
 
 #include "codec/batch_builder.hpp"
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/producer_snapshot.hpp"
 #include "rill/error.hpp"
 
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 using Bytes = std::vector<std::byte>;
 using Fault = FaultInjectingFileSystem::Fault;
 using Op = FaultInjectingFileSystem::Op;
@@ -49,8 +50,8 @@ Bytes producer_batch(std::int32_t sequence) {
   return Bytes(bytes.begin(), bytes.end());
 }
 
-PartitionLogOptions small_options(FsyncPolicy policy = FsyncPolicy::none) {
-  PartitionLogOptions o;
+SegmentLogOptions small_options(FsyncPolicy policy = FsyncPolicy::none) {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = 256;
   o.fsync_policy = policy;
@@ -60,9 +61,9 @@ PartitionLogOptions small_options(FsyncPolicy policy = FsyncPolicy::none) {
 // A log on `fs` whose hook keeps its lines.
 struct Opened {
   std::vector<std::string> lines;
-  std::unique_ptr<PartitionLog> log;
-  Opened(const std::string& dir, FileSystem& fs, const PartitionLogOptions& options = small_options()) {
-    log = PartitionLog::open(dir, options, fs, [this](const std::string& line) { lines.push_back(line); });
+  std::unique_ptr<SegmentLog> log;
+  Opened(const std::string& dir, FileSystem& fs, const SegmentLogOptions& options = small_options()) {
+    log = SegmentLog::open(dir, options, fs, [this](const std::string& line) { lines.push_back(line); });
   }
   [[nodiscard]] bool said(const std::string& text) const {
     for (const std::string& line : lines) {
@@ -74,10 +75,10 @@ struct Opened {
 
 // Appends batches from `next_sequence` until the log has rolled `rolls`
 // more times; returns the next sequence.
-std::int32_t append_until_rolled(PartitionLog& log, std::int32_t next_sequence, std::size_t rolls) {
+std::int32_t append_until_rolled(SegmentLog& log, std::int32_t next_sequence, std::size_t rolls) {
   const std::size_t target = log.segment_base_offsets().size() + rolls;
   while (log.segment_base_offsets().size() < target) {
-    const AppendResult r = log.append(producer_batch(next_sequence), 2);
+    const Appended r = log.append(producer_batch(next_sequence), 2);
     REQUIRE_FALSE(r.duplicate);
     next_sequence += 2;
   }
@@ -159,7 +160,7 @@ TEST_CASE("partition edges: retention that cannot delete an old snapshot leaves 
   TempDir dir;
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.retention_age = std::chrono::milliseconds(1);
   Opened o(dir.path(), fs, options);
   const std::int32_t next = append_until_rolled(*o.log, 0, 4);

@@ -1,4 +1,4 @@
-// PartitionLog: appends and reads across segments, reopening, retention with
+// SegmentLog: appends and reads across segments, reopening, retention with
 // a reader holding a span, I/O errors through FaultInjectingFileSystem, and
 // the refusal to write after a failed sync.
 #include <unistd.h>
@@ -20,12 +20,13 @@
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "rill/error.hpp"
 
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 using rill::Error;
 using rill::ErrorCode;
 using Bytes = std::vector<std::byte>;
@@ -41,7 +42,7 @@ using rill::test::make_batch;
 using rill::test::records_of;
 
 // Every record from `from` to the end, read in small pieces.
-Records read_all(const PartitionLog& log, std::int64_t from) {
+Records read_all(const SegmentLog& log, std::int64_t from) {
   Records out;
   for (std::int64_t next = from; next < log.end_offset();) {
     const ReadResult r = log.read(next, 300);
@@ -54,8 +55,8 @@ Records read_all(const PartitionLog& log, std::int64_t from) {
   return out;
 }
 
-PartitionLogOptions small_options() {
-  PartitionLogOptions o;
+SegmentLogOptions small_options() {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = 256;
   return o;
@@ -63,11 +64,11 @@ PartitionLogOptions small_options() {
 
 // Appends `count` batches of 3 records tagged "b<k>" from `first_tag`;
 // returns the expected records.
-Records fill(PartitionLog& log, int count, int first_tag = 0, std::int64_t ts = 1000) {
+Records fill(SegmentLog& log, int count, int first_tag = 0, std::int64_t ts = 1000) {
   Records expected;
   for (int k = first_tag; k < first_tag + count; ++k) {
     const std::string tag = "b" + std::to_string(k);
-    const AppendResult r = log.append(make_batch(3, ts + k, tag), 3);
+    const Appended r = log.append(make_batch(3, ts + k, tag), 3);
     for (int i = 0; i < 3; ++i) expected.emplace_back(r.base_offset + i, tag + "/" + std::to_string(i));
   }
   return expected;
@@ -77,7 +78,7 @@ Records fill(PartitionLog& log, int count, int first_tag = 0, std::int64_t ts = 
 
 TEST_CASE("partition log: batches round-trip across several segments", "[log]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   CHECK(log->start_offset() == 0);
   CHECK(log->end_offset() == 0);
   CHECK(log->read(0, 100).status == ReadStatus::at_end);
@@ -106,27 +107,27 @@ TEST_CASE("partition log: reopening preserves offsets, contents and the next off
   Records expected;
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     expected = fill(*log, 100);
     bases = log->segment_base_offsets();
   }
   std::vector<std::string> lines;
-  auto log = PartitionLog::open(dir.path(), small_options(), default_file_system(),
+  auto log = SegmentLog::open(dir.path(), small_options(), default_file_system(),
                                 [&](const std::string& line) { lines.push_back(line); });
   CHECK(lines.empty());
   CHECK(log->segment_base_offsets() == bases);
   CHECK(log->end_offset() == 300);
   CHECK(read_all(*log, 0) == expected);
-  const AppendResult r = log->append(make_batch(1, 5, "later"), 1);
+  const Appended r = log->append(make_batch(1, 5, "later"), 1);
   CHECK(r.base_offset == 300);
   CHECK(records_of(log->read(300, 1).bytes) == Records{{300, "later/0"}});
 }
 
 TEST_CASE("partition log: a new log starts at the initial offset", "[log]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.initial_offset = 1000;
-  auto log = PartitionLog::open(dir.path(), options);
+  auto log = SegmentLog::open(dir.path(), options);
   CHECK(log->append(make_batch(2, 0, "x"), 2).base_offset == 1000);
   CHECK(dir.names() == std::vector<std::string>{"00000000000000001000.index", "00000000000000001000.log",
                                                 "00000000000000001000.timeindex", "recovery-point"});
@@ -134,7 +135,7 @@ TEST_CASE("partition log: a new log starts at the initial offset", "[log]") {
 
 TEST_CASE("partition log: bytes that are not one batch, or a wrong count, are refused", "[log]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   Bytes batch = make_batch(2, 0, "x");
   CHECK_THROWS_MATCHES(log->append(batch, 3), Error,
                        Catch::Predicate<Error>([](const Error& e) { return e.code() == ErrorCode::invalid_argument; }));
@@ -147,9 +148,9 @@ TEST_CASE("partition log: bytes that are not one batch, or a wrong count, are re
 
 TEST_CASE("partition log: retention deletes whole old segments while a reader keeps its span", "[log]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.retention_bytes = 8192;
-  auto log = PartitionLog::open(dir.path(), options);
+  auto log = SegmentLog::open(dir.path(), options);
   const Records expected = fill(*log, 250);
   const auto bases = log->segment_base_offsets();
   REQUIRE(bases.size() >= 5);
@@ -178,9 +179,9 @@ TEST_CASE("partition log: retention deletes whole old segments while a reader ke
 
 TEST_CASE("partition log: retention by age deletes segments whose newest record is too old", "[log]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.retention_age = std::chrono::milliseconds(1000);
-  auto log = PartitionLog::open(dir.path(), options);
+  auto log = SegmentLog::open(dir.path(), options);
   (void)fill(*log, 60, 0, 10'000);  // timestamps around 10 s
   const std::size_t old_segments = log->segment_base_offsets().size();
   (void)fill(*log, 60, 60, 50'000);  // around 50 s
@@ -199,14 +200,14 @@ TEST_CASE("partition log: ENOSPC while rolling reaches the caller and the log ca
   TempDir dir;
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
-  auto log = PartitionLog::open(dir.path(), small_options(), fs);
+  auto log = SegmentLog::open(dir.path(), small_options(), fs);
   fs.fail_call(FaultInjectingFileSystem::Op::allocate, 1, FaultInjectingFileSystem::Fault::enospc);
   Records expected;
   bool failed_once = false;
   for (int k = 0; k < 40; ++k) {
     const Bytes batch = make_batch(3, k, "b" + std::to_string(k));
     try {
-      const AppendResult r = log->append(batch, 3);
+      const Appended r = log->append(batch, 3);
       for (int i = 0; i < 3; ++i) expected.emplace_back(r.base_offset + i, "b" + std::to_string(k) + "/" + std::to_string(i));
     } catch (const Error& e) {
       CHECK(e.code() == ErrorCode::io);
@@ -224,11 +225,11 @@ TEST_CASE("partition log: a failed sync is reported and the log refuses writes u
   TempDir dir;
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.fsync_policy = FsyncPolicy::every_batch;
   {
-    auto log = PartitionLog::open(dir.path(), options, fs);
-    const AppendResult first = log->append(make_batch(2, 0, "a"), 2);
+    auto log = SegmentLog::open(dir.path(), options, fs);
+    const Appended first = log->append(make_batch(2, 0, "a"), 2);
     CHECK(first.durable_end_offset == 2);
     fs.fail_call(FaultInjectingFileSystem::Op::sync, 1, FaultInjectingFileSystem::Fault::eio);
     CHECK_THROWS_WITH(log->append(make_batch(2, 0, "b"), 2), Catch::Contains(std::strerror(EIO)));
@@ -238,7 +239,7 @@ TEST_CASE("partition log: a failed sync is reported and the log refuses writes u
     CHECK_THROWS_WITH(log->sync(), Catch::Contains("refuses writes"));
     CHECK(log->end_offset() == 4);
   }
-  auto log = PartitionLog::open(dir.path(), options, fs);
+  auto log = SegmentLog::open(dir.path(), options, fs);
   CHECK_FALSE(log->failed());
   CHECK(log->append(make_batch(1, 0, "d"), 1).base_offset == 4);
 }
@@ -246,7 +247,7 @@ TEST_CASE("partition log: a failed sync is reported and the log refuses writes u
 TEST_CASE("partition log: a damaged header in an old segment reads as corrupt, not as the end", "[log]") {
   TempDir dir;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     (void)fill(*log, 200);
   }
   // batch_length of the very first batch (bytes 16..19), far past its segment.
@@ -257,17 +258,17 @@ TEST_CASE("partition log: a damaged header in an old segment reads as corrupt, n
   default_file_system().write(f, 0, bytes);
   default_file_system().close(f);
 
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   CHECK(log->read(0, 100).status == ReadStatus::corrupt);
   CHECK(log->read(log->segment_base_offsets()[1], 100).status == ReadStatus::ok);
 }
 
 TEST_CASE("partition log: under the interval policy an explicit sync makes appends durable", "[log]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.fsync_policy = FsyncPolicy::interval;
   options.fsync_interval = std::chrono::hours(1);
-  auto log = PartitionLog::open(dir.path(), options);
+  auto log = SegmentLog::open(dir.path(), options);
   const Records expected = fill(*log, 50);  // rolls sync the segments they close
   CHECK(log->durable_end_offset() >= log->segment_base_offsets().back());
   CHECK(log->durable_end_offset() < log->end_offset());
@@ -278,7 +279,7 @@ TEST_CASE("partition log: under the interval policy an explicit sync makes appen
 
 TEST_CASE("partition log: a reader follows the writer across segment rolls", "[log]") {
   TempDir dir;
-  auto log = PartitionLog::open(dir.path(), small_options());
+  auto log = SegmentLog::open(dir.path(), small_options());
   constexpr int kBatches = 300;
   std::int64_t next = 0;
   bool in_order = true;

@@ -14,7 +14,7 @@
 #include "log_test_util.hpp"
 
 #include "codec/batch_builder.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/producer_snapshot.hpp"
 #include "log/producer_state.hpp"
 #include "rill/error.hpp"
@@ -22,6 +22,7 @@
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 using rill::ErrorCode;
 using Bytes = std::vector<std::byte>;
 using rill::test::error_of;
@@ -47,8 +48,8 @@ Bytes producer_batch(std::int64_t id, std::int32_t sequence, int records = 3, st
   return Bytes(bytes.begin(), bytes.end());
 }
 
-PartitionLogOptions small_options() {
-  PartitionLogOptions o;
+SegmentLogOptions small_options() {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = 256;
   return o;
@@ -57,19 +58,19 @@ PartitionLogOptions small_options() {
 // Opens the log with a hook that keeps the lines it writes.
 struct Opened {
   std::vector<std::string> lines;
-  std::unique_ptr<PartitionLog> log;
-  Opened(const std::string& dir, const PartitionLogOptions& options = small_options()) {
-    log = PartitionLog::open(dir, options, default_file_system(),
+  std::unique_ptr<SegmentLog> log;
+  Opened(const std::string& dir, const SegmentLogOptions& options = small_options()) {
+    log = SegmentLog::open(dir, options, default_file_system(),
                              [this](const std::string& line) { lines.push_back(line); });
   }
 };
 
 // Appends `batches` batches of 3 records for `id` from sequence `first`;
 // returns the base offsets.
-std::vector<std::int64_t> send(PartitionLog& log, std::int64_t id, int batches, std::int32_t first = 0) {
+std::vector<std::int64_t> send(SegmentLog& log, std::int64_t id, int batches, std::int32_t first = 0) {
   std::vector<std::int64_t> bases;
   for (int k = 0; k < batches; ++k) {
-    const AppendResult r = log.append(producer_batch(id, first + 3 * k), 3);
+    const Appended r = log.append(producer_batch(id, first + 3 * k), 3);
     REQUIRE_FALSE(r.duplicate);
     bases.push_back(r.base_offset);
   }
@@ -97,7 +98,7 @@ TEST_CASE("producer state: a batch appended twice is written once, at its first 
   const Bytes first = producer_batch(kProducer, 0);
   CHECK(o.log->append(first, 3).base_offset == 0);
   CHECK(o.log->append(rill::test::make_batch(2, 5, "plain"), 2).base_offset == 3);
-  const AppendResult again = o.log->append(first, 3);
+  const Appended again = o.log->append(first, 3);
   CHECK(again.duplicate);
   CHECK(again.base_offset == 0);
   CHECK(o.log->end_offset() == 5);
@@ -108,10 +109,10 @@ TEST_CASE("producer state: a batch appended twice is written once, at its first 
 
 TEST_CASE("producer state: any of the five newest batches is recognised, an older one is refused", "[log][idempotence]") {
   TempDir dir;
-  Opened o(dir.path(), PartitionLogOptions{});
+  Opened o(dir.path(), SegmentLogOptions{});
   const std::vector<std::int64_t> bases = send(*o.log, kProducer, 7);
   for (int k = 2; k < 7; ++k) {
-    const AppendResult r = o.log->append(producer_batch(kProducer, 3 * k), 3);
+    const Appended r = o.log->append(producer_batch(kProducer, 3 * k), 3);
     CHECK(r.duplicate);
     CHECK(r.base_offset == bases[static_cast<std::size_t>(k)]);
   }
@@ -188,7 +189,7 @@ TEST_CASE("producer state: the table survives close and reopen, across rolls", "
   CHECK(o.lines.empty());
   CHECK(o.log->next_sequence(kProducer) == 180);
   CHECK(o.log->next_sequence(kOther) == 62);
-  const AppendResult r = o.log->append(producer_batch(kProducer, 177), 3);
+  const Appended r = o.log->append(producer_batch(kProducer, 177), 3);
   CHECK(r.duplicate);
   CHECK(r.base_offset == bases.back());
   CHECK(o.log->append(producer_batch(kProducer, 180), 3).base_offset == 192);
@@ -213,7 +214,7 @@ TEST_CASE("producer state: records a torn tail cut are not counted", "[log][idem
   CHECK(o.lines.size() == 1);  // the torn tail
   CHECK(o.log->next_sequence(kProducer) == 15);
   // The lost batch is no duplicate: resent, it is written again.
-  const AppendResult r = o.log->append(producer_batch(kProducer, 15), 3);
+  const Appended r = o.log->append(producer_batch(kProducer, 15), 3);
   CHECK_FALSE(r.duplicate);
   CHECK(r.base_offset == 15);
 }
@@ -293,7 +294,7 @@ TEST_CASE("producer state: a missing or damaged snapshot is rebuilt with the sam
 
 TEST_CASE("producer state: retention drops snapshots below the start and keeps the state", "[log][idempotence]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.retention_bytes = 3 * 4096;
   {
     Opened o(dir.path(), options);

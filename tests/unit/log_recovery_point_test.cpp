@@ -9,7 +9,7 @@
 #include "log_test_util.hpp"
 
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/recovery_point.hpp"
 #include "log/segment_format.hpp"
 #include "rill/error.hpp"
@@ -17,11 +17,12 @@
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 
 // Several 4 KiB segments without index entries, so that recovery checks
 // every batch of every segment.
-PartitionLogOptions options_for(FsyncPolicy policy) {
-  PartitionLogOptions o;
+SegmentLogOptions options_for(FsyncPolicy policy) {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = std::size_t{1} << 20;
   o.fsync_policy = policy;
@@ -29,7 +30,7 @@ PartitionLogOptions options_for(FsyncPolicy policy) {
 }
 
 void fill(FileSystem& fs, const std::string& dir, FsyncPolicy policy) {
-  auto log = PartitionLog::open(dir, options_for(policy), fs);
+  auto log = SegmentLog::open(dir, options_for(policy), fs);
   for (int k = 0; k < 80; ++k) (void)log->append(rill::test::make_batch(3, 1000 + k, "b" + std::to_string(k)), 3);
   REQUIRE(log->segment_base_offsets().size() >= 3);
 }
@@ -51,7 +52,7 @@ TEST_CASE("recovery point: written when a folder is created, naming this boot", 
   rill::test::TempDir dir("rill-recovery-point");
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
-  (void)PartitionLog::open(dir.path(), options_for(FsyncPolicy::none), fs);
+  (void)SegmentLog::open(dir.path(), options_for(FsyncPolicy::none), fs);
   const auto point = read_recovery_point(fs, dir.path());
   REQUIRE(point);
   CHECK(point->boot_id == fs.boot_id());
@@ -66,7 +67,7 @@ TEST_CASE("recovery point: damage followed by valid data is refused without a re
   FaultInjectingFileSystem fs(posix);
   fill(fs, dir.path(), FsyncPolicy::none);
   damage_first_batch(dir.path());
-  CHECK(rill::test::error_of([&] { (void)PartitionLog::open(dir.path(), options_for(FsyncPolicy::none), fs); }) ==
+  CHECK(rill::test::error_of([&] { (void)SegmentLog::open(dir.path(), options_for(FsyncPolicy::none), fs); }) ==
         rill::ErrorCode::corrupt);
 }
 
@@ -78,7 +79,7 @@ TEST_CASE("recovery point: after a restart, unsynced damage followed by valid da
   damage_first_batch(dir.path());
   fs.power_loss({FaultInjectingFileSystem::Unsynced::keep});  // the pages reached the disk as they are
   std::vector<std::string> lines;
-  auto log = PartitionLog::open(dir.path(), options_for(FsyncPolicy::none), fs,
+  auto log = SegmentLog::open(dir.path(), options_for(FsyncPolicy::none), fs,
                                 [&](const std::string& line) { lines.push_back(line); });
   CHECK(log->end_offset() == 0);  // the longest valid prefix
   CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
@@ -91,7 +92,7 @@ TEST_CASE("recovery point: after a restart, unsynced damage followed by valid da
   (void)log->append(rill::test::make_batch(3, 2001, "after2"), 3);
   log.reset();
   damage_first_batch(dir.path());
-  CHECK(rill::test::error_of([&] { (void)PartitionLog::open(dir.path(), options_for(FsyncPolicy::none), fs); }) ==
+  CHECK(rill::test::error_of([&] { (void)SegmentLog::open(dir.path(), options_for(FsyncPolicy::none), fs); }) ==
         rill::ErrorCode::corrupt);
 }
 
@@ -104,7 +105,7 @@ TEST_CASE("recovery point: after a restart, damage below the synced offset is st
   damage_first_batch(dir.path());
   fs.power_loss({FaultInjectingFileSystem::Unsynced::keep});
   CHECK(rill::test::error_of([&] {
-          (void)PartitionLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs);
+          (void)SegmentLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs);
         }) == rill::ErrorCode::corrupt);
 }
 
@@ -137,17 +138,17 @@ TEST_CASE("recovery point: after a restart, damage before a closed segment's las
   rill::test::TempDir dir("rill-recovery-point");
   PosixFileSystem posix;
   FaultInjectingFileSystem fs(posix);
-  PartitionLogOptions options = options_for(FsyncPolicy::none);
+  SegmentLogOptions options = options_for(FsyncPolicy::none);
   options.index_interval_bytes = 64;
   {
-    auto log = PartitionLog::open(dir.path(), options, fs);
+    auto log = SegmentLog::open(dir.path(), options, fs);
     for (int k = 0; k < 80; ++k) (void)log->append(rill::test::make_batch(3, 1000 + k, "b" + std::to_string(k)), 3);
     REQUIRE(log->segment_base_offsets().size() >= 3);
   }
   damage_first_batch(dir.path());
   fs.power_loss({FaultInjectingFileSystem::Unsynced::keep});
   std::vector<std::string> lines;
-  auto log = PartitionLog::open(dir.path(), options, fs, [&](const std::string& line) { lines.push_back(line); });
+  auto log = SegmentLog::open(dir.path(), options, fs, [&](const std::string& line) { lines.push_back(line); });
   CHECK(log->end_offset() == 0);
   CHECK(log->segment_base_offsets() == std::vector<std::int64_t>{0});
   CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
@@ -165,7 +166,7 @@ TEST_CASE("recovery point: a closed log vouches for its last batch, so damage th
   std::int64_t end = 0;
   std::string active;
   {
-    auto log = PartitionLog::open(dir.path(), options_for(policy), fs);
+    auto log = SegmentLog::open(dir.path(), options_for(policy), fs);
     for (int k = 0; k < 10; ++k) (void)log->append(rill::test::make_batch(3, 1000 + k, "b" + std::to_string(k)), 3);
     log->sync();  // an orderly close: sync, then the recovery point
     log->checkpoint();
@@ -186,7 +187,7 @@ TEST_CASE("recovery point: a closed log vouches for its last batch, so damage th
   if (restart) fs.power_loss({FaultInjectingFileSystem::Unsynced::keep});
   const std::string message = [&] {
     try {
-      (void)PartitionLog::open(dir.path(), options_for(policy), fs);
+      (void)SegmentLog::open(dir.path(), options_for(policy), fs);
     } catch (const rill::Error& e) {
       CHECK(e.code() == rill::ErrorCode::corrupt);
       return std::string(e.what());
@@ -197,9 +198,9 @@ TEST_CASE("recovery point: a closed log vouches for its last batch, so damage th
                           Catch::Contains("nothing was cut"));
   CHECK(posix.read_file(active) == bytes);  // nothing was cut
   // A repair cuts it, keeps a copy, and lowers the recovery point to the new end.
-  PartitionLogOptions repair = options_for(policy);
+  SegmentLogOptions repair = options_for(policy);
   repair.repair = true;
-  auto log = PartitionLog::open(dir.path(), repair, fs, [](const std::string&) {});
+  auto log = SegmentLog::open(dir.path(), repair, fs, [](const std::string&) {});
   CHECK(log->end_offset() == end - 3);
   CHECK(posix.exists(active + std::string(kDamagedSuffix)));
   CHECK(read_recovery_point(fs, dir.path())->offset == end - 3);
@@ -212,7 +213,7 @@ TEST_CASE("recovery point: a log that ends before the recovery point is refused 
   fill(fs, dir.path(), FsyncPolicy::every_batch);
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs);
+    auto log = SegmentLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs);
     log->checkpoint();
     bases = log->segment_base_offsets();
   }
@@ -222,12 +223,12 @@ TEST_CASE("recovery point: a log that ends before the recovery point is refused 
   for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) posix.unlink(stem + std::string(suffix));
   const std::int64_t synced = read_recovery_point(fs, dir.path())->offset;
   REQUIRE(synced > bases.back());
-  CHECK_THROWS_WITH(PartitionLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs),
+  CHECK_THROWS_WITH(SegmentLog::open(dir.path(), options_for(FsyncPolicy::every_batch), fs),
                     Catch::Contains("records are missing") && Catch::Contains(std::to_string(synced)));
-  PartitionLogOptions repair = options_for(FsyncPolicy::every_batch);
+  SegmentLogOptions repair = options_for(FsyncPolicy::every_batch);
   repair.repair = true;
   std::vector<std::string> lines;
-  auto log = PartitionLog::open(dir.path(), repair, fs, [&](const std::string& l) { lines.push_back(l); });
+  auto log = SegmentLog::open(dir.path(), repair, fs, [&](const std::string& l) { lines.push_back(l); });
   CHECK(log->end_offset() == bases.back());
   CHECK(read_recovery_point(fs, dir.path())->offset == bases.back());
   CHECK(std::any_of(lines.begin(), lines.end(),

@@ -21,13 +21,14 @@
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
 #include "support/fault_injecting_file_system.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "rill/error.hpp"
 #include "test_util.hpp"
 
 namespace {
 
 using namespace rill::log;
+using rill::FsyncPolicy;
 using rill::Error;
 using rill::ErrorCode;
 using Bytes = std::vector<std::byte>;
@@ -72,7 +73,7 @@ struct Placed {
 };
 
 // Appends `count` batches of 1-4 records to `placed`, recording where each landed.
-void fill(PartitionLog& log, std::vector<Placed>& placed, int count) {
+void fill(SegmentLog& log, std::vector<Placed>& placed, int count) {
   for (int i = 0; i < count; ++i) {
     const int k = static_cast<int>(placed.size());
     const int records = 1 + k % 4;
@@ -90,7 +91,7 @@ void fill(PartitionLog& log, std::vector<Placed>& placed, int count) {
 
 using rill::test::records_of;
 
-Records read_all(const PartitionLog& log) {
+Records read_all(const SegmentLog& log) {
   Records out;
   for (std::int64_t next = log.start_offset(); next < log.end_offset();) {
     const ReadResult r = log.read(next, 1 << 20);
@@ -107,8 +108,8 @@ Records records_up_to(const std::vector<Placed>& placed, std::size_t batches) {
   return out;
 }
 
-PartitionLogOptions small_options() {
-  PartitionLogOptions o;
+SegmentLogOptions small_options() {
+  SegmentLogOptions o;
   o.segment_bytes = 4096;
   o.index_interval_bytes = 256;
   return o;
@@ -145,15 +146,15 @@ class UnsyncedFileSystem final : public FileSystem {
 };
 
 struct Opened {
-  std::unique_ptr<PartitionLog> log;
+  std::unique_ptr<SegmentLog> log;
   std::vector<std::string> lines;
 };
 
-Opened open_log(const std::string& dir, const PartitionLogOptions& options,
+Opened open_log(const std::string& dir, const SegmentLogOptions& options,
                 FileSystem& fs = default_file_system()) {
   Opened o;
   auto* lines = &o.lines;
-  o.log = PartitionLog::open(dir, options, fs,
+  o.log = SegmentLog::open(dir, options, fs,
                              [lines](const std::string& line) { lines->push_back(line); });
   return o;
 }
@@ -175,7 +176,7 @@ TEST_CASE("recovery: a cut at every byte of a three-segment log keeps the longes
   std::vector<Placed> placed;
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     while (log->segment_base_offsets().size() < 3) fill(*log, placed, 1);
     fill(*log, placed, 6);  // a few batches in the third segment
     REQUIRE(log->segment_base_offsets().size() == 3);
@@ -235,10 +236,10 @@ TEST_CASE("recovery: a cut at every byte of a three-segment log keeps the longes
 
 TEST_CASE("recovery: every single-bit flip in the last batch is detected and cut off", "[log]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   std::vector<Placed> placed;
   {
-    auto log = PartitionLog::open(dir.path(), options);
+    auto log = SegmentLog::open(dir.path(), options);
     fill(*log, placed, 5);
   }
   const Files pristine = snapshot(dir.path());
@@ -264,7 +265,7 @@ TEST_CASE("recovery: garbage in the preallocated tail is zero-filled", "[log]") 
   TempDir dir;
   std::vector<Placed> placed;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     fill(*log, placed, 4);
   }
   const std::string log_name = dir.file(segment_stem(0) + ".log");
@@ -282,11 +283,11 @@ TEST_CASE("recovery: garbage in the preallocated tail is zero-filled", "[log]") 
 
 TEST_CASE("recovery: damage followed by valid batches is refused, and repaired only on request", "[log]") {
   TempDir dir;
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.index_interval_bytes = 1 << 20;  // no index entries: the whole segment is scanned
   std::vector<Placed> placed;
   {
-    auto log = PartitionLog::open(dir.path(), options);
+    auto log = SegmentLog::open(dir.path(), options);
     fill(*log, placed, 6);
   }
   const std::string log_name = dir.file(segment_stem(0) + ".log");
@@ -322,7 +323,7 @@ TEST_CASE("recovery: a damaged closed segment is refused, repair cuts there and 
   std::vector<Placed> placed;
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     fill(*log, placed, 200);
     bases = log->segment_base_offsets();
   }
@@ -337,7 +338,7 @@ TEST_CASE("recovery: a damaged closed segment is refused, repair cuts there and 
 
   CHECK_THROWS_MATCHES(open_log(dir.path(), small_options()), Error,
                        Catch::Predicate<Error>([](const Error& e) { return e.code() == ErrorCode::corrupt; }));
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.repair = true;
   Opened opened = open_log(dir.path(), options);
   CHECK(opened.log->segment_base_offsets() == std::vector<std::int64_t>{0});
@@ -356,7 +357,7 @@ TEST_CASE("recovery: missing or damaged indexes are rebuilt from the log, byte f
   std::vector<Placed> placed;
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     fill(*log, placed, 150);
     bases = log->segment_base_offsets();
   }
@@ -394,11 +395,11 @@ TEST_CASE("recovery: power loss under the every-batch policy loses no synced bat
   TempDir dir;
   PosixFileSystem posix;
   FaultInjectingFileSystem faulty(posix);
-  PartitionLogOptions options = small_options();
+  SegmentLogOptions options = small_options();
   options.fsync_policy = FsyncPolicy::every_batch;
   std::vector<Placed> placed;
   {
-    auto log = PartitionLog::open(dir.path(), options, faulty);
+    auto log = SegmentLog::open(dir.path(), options, faulty);
     fill(*log, placed, 120);  // several segments, every batch synced
     REQUIRE(log->durable_end_offset() == log->end_offset());
     // One more batch whose sync fails: it is in memory, not on disk.
@@ -422,7 +423,7 @@ TEST_CASE("recovery: a tail lost across a roll is cut when the later segments ar
   std::vector<Placed> placed;
   std::vector<std::int64_t> bases;
   {
-    auto log = PartitionLog::open(dir.path(), small_options());
+    auto log = SegmentLog::open(dir.path(), small_options());
     while (log->segment_base_offsets().size() < 3) fill(*log, placed, 1);
     fill(*log, placed, 3);
     bases = log->segment_base_offsets();

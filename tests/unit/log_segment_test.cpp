@@ -17,7 +17,7 @@
 
 #include "codec/batch_builder.hpp"
 #include "codec/batch_reader.hpp"
-#include "log/partition_log.hpp"
+#include "log/segment_log.hpp"
 #include "log/segment.hpp"
 
 namespace {

@@ -15,11 +15,11 @@
 TEST_CASE("log: a time index entry with too low a timestamp does not hide earlier batches",
           "[log][index]") {
   rill::test::TempDir dir("rill-time-index");
-  rill::log::PartitionLogOptions options;
+  rill::log::SegmentLogOptions options;
   options.segment_bytes = 16 * 1024;
   options.index_interval_bytes = 64;
   {
-    auto log = rill::log::PartitionLog::open(dir.path(), options);
+    auto log = rill::log::SegmentLog::open(dir.path(), options);
     for (int i = 0; i < 8; ++i) (void)log->append(rill::test::make_batch(2, 1000 + 10 * i, "b"), 2);
   }
   // The first entry now claims that every batch up to its offset is at most 1 ms old.
@@ -33,7 +33,7 @@ TEST_CASE("log: a time index entry with too low a timestamp does not hide earlie
     file.seekp(0);
     file.write(reinterpret_cast<const char*>(&first), sizeof first);
   }
-  auto log = rill::log::PartitionLog::open(dir.path(), options, rill::log::default_file_system(),
+  auto log = rill::log::SegmentLog::open(dir.path(), options, rill::log::default_file_system(),
                                            [](const std::string&) {});
   CHECK(log->offset_for_timestamp(1000) == 0);
   CHECK(log->offset_for_timestamp(1001) == 0);

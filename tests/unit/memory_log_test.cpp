@@ -7,15 +7,15 @@
 
 #include "codec/batch_builder.hpp"
 #include "test_util.hpp"
-#include "topic/memory_partition.hpp"
+#include "storage/memory_partition.hpp"
 
 namespace {
 
 using rill::FullPolicy;
-using rill::topic::AppendStatus;
-using rill::topic::MemoryPartition;
-using rill::topic::PartitionLog;
-using rill::topic::PartitionReader;
+using rill::storage::AppendStatus;
+using rill::storage::MemoryPartition;
+using rill::storage::Partition;
+using rill::storage::PartitionReader;
 using namespace std::chrono_literals;
 
 constexpr std::size_t kCapacity = 64 * 1024;
@@ -78,7 +78,7 @@ std::vector<std::int64_t> read_all(PartitionReader& reader, std::int64_t* lost_t
 TEST_CASE("memory log: appended batches get dense offsets from zero", "[topic][memory_log]") {
   MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
   BatchMaker maker;
-  auto reader = log.open_reader(PartitionLog::kEarliest);
+  auto reader = log.open_reader(Partition::kEarliest);
   CHECK(append(log, maker.make(2)) == 0);
   CHECK(append(log, maker.make(3)) == 2);
   CHECK(append(log, maker.make(1)) == 5);
@@ -95,7 +95,7 @@ TEST_CASE("memory log: a reader opened at the end sees only later batches", "[to
   MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
   BatchMaker maker;
   (void)append(log, maker.make(4));
-  auto reader = log.open_reader(PartitionLog::kLatest);
+  auto reader = log.open_reader(Partition::kLatest);
   CHECK(reader->position() == 4);
   CHECK_FALSE(reader->has_data());
   (void)append(log, maker.make(1));
@@ -106,7 +106,7 @@ TEST_CASE("memory log: a reader opened at the end sees only later batches", "[to
 TEST_CASE("memory log: frames wrap with padding and stay intact", "[topic][memory_log]") {
   MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
   BatchMaker maker;
-  auto reader = log.open_reader(PartitionLog::kEarliest);
+  auto reader = log.open_reader(Partition::kEarliest);
   std::int64_t expected = 0;
   // 7000-byte batches do not divide the ring: each lap ends in a padding frame.
   for (int i = 0; i < 40; ++i) {
@@ -125,7 +125,7 @@ TEST_CASE("memory log: frames wrap with padding and stay intact", "[topic][memor
 TEST_CASE("memory log: seek moves inside the retained window and clamps outside it", "[topic][memory_log]") {
   MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
   BatchMaker maker;
-  auto reader = log.open_reader(PartitionLog::kEarliest);
+  auto reader = log.open_reader(Partition::kEarliest);
   for (int i = 0; i < 100; ++i) (void)append(log, maker.make(2, 100));
   CHECK(reader->seek(51) == 51);
   auto bases = read_bases(*reader);
@@ -155,7 +155,7 @@ TEST_CASE("memory log: seek moves inside the retained window and clamps outside 
 TEST_CASE("memory log: fail policy reports full while the slowest reader holds the space", "[topic][memory_log]") {
   MemoryPartition log(kCapacity, FullPolicy::fail, nullptr);
   BatchMaker maker;
-  auto slow = log.open_reader(PartitionLog::kEarliest);
+  auto slow = log.open_reader(Partition::kEarliest);
   int appended = 0;
   while (log.append(maker.make(1, 4000), true, in(1s)).status == AppendStatus::ok) ++appended;
   CHECK(appended >= static_cast<int>(kCapacity / 4100) - 1);
@@ -170,7 +170,7 @@ TEST_CASE("memory log: fail policy reports full while the slowest reader holds t
 TEST_CASE("memory log: block policy times out, then resumes when the reader moves", "[topic][memory_log]") {
   MemoryPartition log(kCapacity, FullPolicy::block, nullptr);
   BatchMaker maker;
-  auto slow = log.open_reader(PartitionLog::kEarliest);
+  auto slow = log.open_reader(Partition::kEarliest);
   while (log.append(maker.make(1, 4000), false, in(0ms)).status == AppendStatus::ok) {
   }
   CHECK(log.append(maker.make(1, 4000), true, in(30ms)).status == AppendStatus::timed_out);
@@ -193,7 +193,7 @@ TEST_CASE("memory log: overwrite never waits and tells a lagging reader exactly 
           "[topic][memory_log]") {
   MemoryPartition log(kCapacity, FullPolicy::overwrite, nullptr);
   BatchMaker maker;
-  auto lagging = log.open_reader(PartitionLog::kEarliest);
+  auto lagging = log.open_reader(Partition::kEarliest);
   for (int i = 0; i < 200; ++i) {
     CHECK(log.append(maker.make(2, 1000), false, in(0ms)).status == AppendStatus::ok);
     CHECK(log.info().retained_bytes <= log.capacity());
@@ -214,7 +214,7 @@ TEST_CASE("memory log: a reader seeking below the window is clamped to its start
   MemoryPartition log(kCapacity, FullPolicy::overwrite, nullptr);
   BatchMaker maker;
   for (int i = 0; i < 100; ++i) (void)append(log, maker.make(1, 2000));
-  auto reader = log.open_reader(PartitionLog::kLatest);
+  auto reader = log.open_reader(Partition::kLatest);
   const std::int64_t start = log.info().start_offset;
   CHECK(start > 0);
   CHECK(reader->seek(0) == start);

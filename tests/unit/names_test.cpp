@@ -3,10 +3,10 @@
 
 #include "rill/error.hpp"
 #include "test_util.hpp"
-#include "topic/names.hpp"
+#include "base/names.hpp"
 
-using rill::topic::validate_group_id;
-using rill::topic::validate_topic_name;
+using rill::base::validate_group_id;
+using rill::base::validate_topic_name;
 
 namespace {
 
@@ -57,11 +57,11 @@ TEST_CASE("names: good topic names pass", "[topic][names]") {
   for (const std::string name : {"orders", "a", "A-Z_0.9", "...", "x-", "_", "x.y", "Orders-2024_v1.0"}) {
     INFO("name: " << name);
     CHECK_NOTHROW(validate_topic_name(name));
-    CHECK(rill::topic::is_valid_name(name));
+    CHECK(rill::base::is_valid_name(name));
   }
   CHECK_NOTHROW(validate_topic_name(std::string(249, 'x')));
-  CHECK_FALSE(rill::topic::is_valid_name(std::string(250, 'x')));
-  CHECK_FALSE(rill::topic::is_valid_name(".."));
+  CHECK_FALSE(rill::base::is_valid_name(std::string(250, 'x')));
+  CHECK_FALSE(rill::base::is_valid_name(".."));
 }
 
 TEST_CASE("names: group ids follow the same rule and say 'group id'", "[topic][names]") {

@@ -7,11 +7,11 @@
 
 #include "rill/rill.hpp"
 #include "test_util.hpp"
-#include "topic/partitioner.hpp"
+#include "client/partitioner.hpp"
 
 using namespace std::chrono_literals;
-using rill::topic::KeylessPartitioner;
-using rill::topic::partition_for_key;
+using rill::client::KeylessPartitioner;
+using rill::client::partition_for_key;
 
 TEST_CASE("partitioner: the same key always maps to the same partition", "[topic][partitioner]") {
   for (std::int32_t n : {1, 2, 3, 4, 7, 64}) {

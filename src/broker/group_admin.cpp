@@ -1,0 +1,97 @@
+// rill::Node's consumer-group administration: list_groups, describe_group
+// and reset_group_offsets, over the coordinator's administration calls
+// (group_coordinator_admin.cpp) and the topics' retained windows.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "rill/error.hpp"
+#include "rill/node.hpp"
+#include "base/names.hpp"
+#include "broker/node_state.hpp"
+
+namespace rill {
+namespace {
+
+// The partition's retained window, or nullopt when the topic or the
+// partition no longer exists.
+std::optional<PartitionInfo> window_of(const detail::NodeState& state, const TopicPartition& tp) {
+  const std::shared_ptr<storage::TopicState> t = state.find_topic(tp.topic);
+  if (!t || tp.partition < 0 || tp.partition >= t->partition_count()) return std::nullopt;
+  return t->partitions[static_cast<std::size_t>(tp.partition)]->info();
+}
+
+GroupPartitionDescription describe_partition(const detail::NodeState& state, const TopicPartition& tp,
+                                             std::optional<std::int64_t> committed) {
+  GroupPartitionDescription d{tp, committed, std::nullopt, std::nullopt};
+  if (const std::optional<PartitionInfo> window = window_of(state, tp)) {
+    d.end_offset = window->end_offset;
+    if (committed) d.lag = std::max<std::int64_t>(0, window->end_offset - *committed);
+  }
+  return d;
+}
+
+[[noreturn]] void unknown_group(std::string_view group) {
+  throw Error(ErrorCode::not_found,
+              fmt::format("consumer group \"{}\" does not exist (it has no committed offsets and no live "
+                          "members)",
+                          group));
+}
+
+// What reset_group_offsets stores: the partitions to move, each at its
+// start or end offset now.
+std::map<TopicPartition, std::int64_t> plan_reset(const detail::NodeState& state, std::string_view topic,
+                                                  OffsetReset to,
+                                                  const std::map<TopicPartition, std::int64_t>& committed) {
+  std::vector<TopicPartition> partitions;
+  if (topic.empty()) {
+    for (const auto& [tp, offset] : committed) partitions.push_back(tp);
+  } else {
+    const std::shared_ptr<storage::TopicState> t = state.topic_or_throw(topic);
+    for (std::int32_t p = 0; p < t->partition_count(); ++p) partitions.push_back({t->name, p});
+  }
+  std::map<TopicPartition, std::int64_t> offsets;
+  for (const TopicPartition& tp : partitions) {
+    if (const std::optional<PartitionInfo> window = window_of(state, tp)) {
+      offsets[tp] = to == OffsetReset::earliest ? window->start_offset : window->end_offset;
+    }  // else: a deleted topic's offsets stay as they are
+  }
+  return offsets;
+}
+
+}  // namespace
+
+std::vector<std::string> Node::list_groups() const { return state_->groups.group_ids(); }
+
+GroupDescription Node::describe_group(std::string_view group) const {
+  base::validate_group_id(group);
+  const std::optional<group::GroupSnapshot> snapshot = state_->groups.snapshot(group);
+  if (!snapshot) unknown_group(group);
+  GroupDescription d{std::string(group), {}, {}};
+  std::set<TopicPartition> partitions;
+  for (const auto& [tp, offset] : snapshot->committed) partitions.insert(tp);
+  for (const group::GroupSnapshot::Member& m : snapshot->members) {
+    d.members.push_back({m.id, m.topics, m.target});
+    partitions.insert(m.target.begin(), m.target.end());
+  }
+  for (const TopicPartition& tp : partitions) {
+    const auto c = snapshot->committed.find(tp);
+    d.partitions.push_back(describe_partition(
+        *state_, tp, c == snapshot->committed.end() ? std::nullopt : std::optional<std::int64_t>(c->second)));
+  }
+  return d;
+}
+
+std::map<TopicPartition, std::int64_t> Node::reset_group_offsets(std::string_view group, std::string_view topic,
+                                                                 OffsetReset to) {
+  base::validate_group_id(group);
+  if (!topic.empty()) base::validate_topic_name(topic);
+  const detail::NodeState& state = *state_;
+  // Unknown group: Error(not_found) from the coordinator, with the message of unknown_group().
+  return state_->groups.reset_offsets(group, [&](const std::map<TopicPartition, std::int64_t>& committed) {
+    return plan_reset(state, topic, to, committed);
+  });
+}
+
+}  // namespace rill

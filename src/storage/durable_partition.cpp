@@ -1,0 +1,310 @@
+#include "storage/durable_partition.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "codec/batch_format.hpp"
+#include "storage/timestamp_scan.hpp"
+
+namespace rill::storage {
+namespace {
+
+// Bytes asked of the log per read: spans into the mapping, so a large chunk
+// costs nothing but lets one poll walk many batches with one lookup.
+constexpr std::size_t kReadChunkBytes = std::size_t{1} << 20;
+
+// What a reader reports when it stops in front of damaged storage.
+std::string damaged_at(const std::string& file, const log::ReadDamage& damage, std::int64_t offset) {
+  std::string next;
+  if (damage.next_whole_offset >= 0) {
+    next = fmt::format("; the next whole batch starts at offset {} (a seek there reads on)",
+                       damage.next_whole_offset);
+  }
+  return fmt::format("{}: the batch at byte {} is damaged ({}); the position stays at offset {}{} "
+                     "(rill verify names the damage; rill verify --repair cuts the log there, "
+                     "keeping a copy)",
+                     file, damage.position, damage.reason, offset, next);
+}
+
+// One cursor on a durable partition, owned by one consumer thread. Batches
+// are spans into mapped segments; `held_` keeps every segment this poll
+// handed out batches from, so they stay valid until the next begin_poll().
+class DurableReader final : public PartitionReader {
+ public:
+  DurableReader(const log::SegmentLog& log, std::int64_t offset) : log_(log), position_(offset) {
+    held_.reserve(4);
+  }
+
+  void begin_poll() noexcept override { release(); }
+
+  bool next_batch(codec::BatchView& out, std::int64_t& lost_from, std::int64_t& lost) noexcept override {
+    lost = 0;
+    for (;;) {
+      if (chunk_.empty() && !refill(lost_from, lost)) return false;
+      // The log checked these batches (headers, offset order, checksums
+      // when asked); a header failing here would be a defect, reported alike.
+      const std::byte* at = chunk_.data();
+      out = log::next_batch(chunk_);
+      if (!out.valid()) {
+        damage_ = damaged_at(held_.back()->log_path(),
+                             log::ReadDamage{held_.back()->position_of(at), "bad batch header"}, position_);
+        chunk_ = {};
+        return false;
+      }
+      if (out.next_offset() <= position_) continue;  // read before (a seek into this chunk)
+      current_batch_end_ = out.next_offset();
+      return true;
+    }
+  }
+
+  void consumed(std::int64_t next_offset) noexcept override {
+    position_ = next_offset;
+    // Stopped inside the batch: the rest of the chunk is after a gap, so
+    // the next batch must be found again from the position.
+    if (next_offset < current_batch_end_) chunk_ = {};
+  }
+
+  bool has_data() const noexcept override { return log_.end_offset() > position_; }  // acquire inside
+  void check_crcs(bool on) noexcept override { check_ = on ? log::ChecksumCheck::on : log::ChecksumCheck::off; }
+  std::int64_t position() const noexcept override { return position_; }
+  std::string damage() const override { return damage_; }
+
+  std::int64_t seek(std::int64_t offset) noexcept override {
+    release();
+    position_ = std::clamp(offset, log_.start_offset(), log_.end_offset());
+    return position_;
+  }
+
+ private:
+  void release() noexcept {
+    chunk_ = {};
+    held_.clear();
+  }
+
+  // Reads the next chunk at the position. On records deleted by retention
+  // under the reader, moves to the oldest retained one and reports the loss.
+  bool refill(std::int64_t& lost_from, std::int64_t& lost) noexcept {
+    try {
+      if (position_ >= log_.end_offset()) return false;
+      log::ReadResult r = log_.read(position_, kReadChunkBytes, check_);
+      if (r.status == log::ReadStatus::below_start) {
+        const std::int64_t start = log_.start_offset();
+        lost_from = position_;
+        lost += start - position_;
+        position_ = start;
+        r = log_.read(position_, kReadChunkBytes, check_);
+      }
+      // at_end: nothing yet. corrupt: a damaged batch below the end; the
+      // reader stays in front of it (never skips it) and says so through
+      // damage(), which the consumer turns into an error.
+      if (r.status == log::ReadStatus::corrupt) {
+        damage_ = damaged_at(r.segment->log_path(), r.damage, position_);
+        return false;
+      }
+      damage_.clear();
+      if (r.status != log::ReadStatus::ok) return false;
+      held_.push_back(std::move(r.segment));
+      chunk_ = r.bytes;
+      return true;
+    } catch (...) {
+      return false;  // out of memory for held_: try again at the next poll
+    }
+  }
+
+  const log::SegmentLog& log_;
+  std::int64_t position_;
+  std::int64_t current_batch_end_ = 0;
+  std::span<const std::byte> chunk_{};  // batches after the one handed out last
+  std::vector<std::shared_ptr<const log::Segment>> held_;
+  std::string damage_;  // set while the reader stands in front of damage
+  log::ChecksumCheck check_ = log::ChecksumCheck::on;  // Kafka's check.crcs default
+};
+
+}  // namespace
+
+DurablePartition::DurablePartition(std::unique_ptr<log::SegmentLog> log, const TopicOptions& options,
+                                   std::string name, detail::BlockingWait* data_signal)
+    : name_(std::move(name)),
+      max_batch_bytes_(options.segment_bytes - 8),  // a padded batch fills at most a segment
+      retention_step_bytes_(options.segment_bytes),
+      has_retention_(options.retention_bytes > 0 || options.retention_ms.count() > 0),
+      data_signal_(data_signal),
+      group_commit_(options.fsync == FsyncPolicy::every_batch),
+      log_(std::move(log)),
+      last_retention_(std::chrono::steady_clock::now()) {
+  if (has_retention_) (void)log_->enforce_retention(base::wall_clock_ms());
+}
+
+DurablePartition::~DurablePartition() {
+  if (sync_timer_) sync_timer_->remove(this);
+  if (cleaner_) cleaner_->remove(this);  // stops and waits for a pass on this partition
+  try {
+    std::lock_guard lock(writer_mutex_);
+    if (!closed_ && !log_->failed()) {
+      log_->sync();  // an orderly close leaves nothing unsynced
+      log_->checkpoint();
+    }
+  } catch (...) {
+    // A failed sync at close: the data is in the page cache; recovery checks it.
+  }
+}
+
+AppendResult DurablePartition::fail(ErrorCode code, std::string message) const noexcept {
+  AppendResult r;
+  r.status = AppendStatus::failed;
+  try {
+    r.error = std::make_shared<const Error>(code, std::move(message));
+  } catch (...) {
+    // Out of memory: the status alone still says the append failed.
+  }
+  return r;
+}
+
+AppendResult DurablePartition::append(std::span<std::byte> batch, bool /*wait*/,
+                                      detail::Deadline /*deadline*/) noexcept {
+  if (batch.size() > max_batch_bytes_) return AppendResult{AppendStatus::too_large};
+  // The producer built this batch; its header is trusted here and checked
+  // again by the log.
+  const std::int64_t count = std::int64_t{codec::BatchView::trusted(batch).last_offset_delta()} + 1;
+  log::Appended appended;
+  {
+    std::lock_guard lock(writer_mutex_);
+    if (closed_) {
+      return fail(ErrorCode::closed, fmt::format("partition {}: the topic was deleted", name_));
+    }
+    try {
+      appended = log_->append(batch, count, group_commit_ ? log::SyncMode::deferred : log::SyncMode::policy);
+      counters.add_appended(static_cast<std::uint64_t>(count), batch.size());  // under writer_mutex_
+    } catch (const Error& e) {
+      return fail(e.code(), fmt::format("partition {}: {}", name_, e.what()));
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::io, fmt::format("partition {}: {}", name_, e.what()));
+    }
+    maybe_enforce_retention(batch.size());
+  }
+  codec::set_base_offset(batch, appended.base_offset);
+  data_signal_->notify();  // the log published the batch (release store of its end offset)
+  const std::int64_t end = appended.base_offset + count;
+  if (group_commit_ && appended.durable_end_offset < end) {
+    // Not acknowledged until a sync covers it; the batch itself stays in
+    // the log either way (recovery may find it after a crash).
+    try {
+      sync_through(end);
+    } catch (const Error& e) {
+      return fail(e.code(), fmt::format("partition {}: {}", name_, e.what()));
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::io, fmt::format("partition {}: {}", name_, e.what()));
+    }
+  }
+  return AppendResult{AppendStatus::ok, appended.base_offset, log_->durable_end_offset() >= end,
+                      appended.duplicate};
+}
+
+std::int32_t DurablePartition::next_sequence(std::int64_t producer_id) noexcept {
+  try {
+    std::lock_guard lock(writer_mutex_);
+    return log_->next_sequence(producer_id);
+  } catch (...) {
+    return -1;  // the mutex failed: the producer keeps its own count
+  }
+}
+
+void DurablePartition::sync_through(std::int64_t end) {
+  std::lock_guard sync_lock(sync_mutex_);
+  if (log_->durable_end_offset() >= end) return;  // an earlier ticket covered it
+  log::SyncTicket ticket;
+  {
+    std::lock_guard lock(writer_mutex_);
+    ticket = log_->prepare_sync();
+  }
+  log_->complete_sync(ticket);
+}
+
+void DurablePartition::start_interval_sync(std::shared_ptr<SyncTimer> timer,
+                                           std::chrono::milliseconds interval) {
+  sync_timer_ = std::move(timer);
+  sync_timer_->add(this, interval);
+}
+
+void DurablePartition::sync_unsynced() noexcept {
+  if (log_->failed()) return;
+  const std::int64_t end = log_->end_offset();
+  if (log_->durable_end_offset() >= end) return;
+  try {
+    sync_through(end);
+  } catch (...) {
+    // The log is marked failed (or the topic was deleted): the next append
+    // reports it; nothing was acknowledged on the strength of this sync.
+  }
+}
+
+void DurablePartition::maybe_enforce_retention(std::size_t appended_bytes) noexcept {
+  if (!has_retention_) return;
+  bytes_since_retention_ += appended_bytes;
+  const auto now = std::chrono::steady_clock::now();
+  if (bytes_since_retention_ < retention_step_bytes_ && now - last_retention_ < std::chrono::seconds(1)) {
+    return;
+  }
+  bytes_since_retention_ = 0;
+  last_retention_ = now;
+  try {
+    (void)log_->enforce_retention(base::wall_clock_ms());
+  } catch (...) {
+    // An unlink or directory sync failed: the segment stays and the next
+    // check tries again; the append itself succeeded.
+  }
+}
+
+void DurablePartition::close() noexcept {
+  std::lock_guard lock(writer_mutex_);
+  closed_ = true;
+}
+
+void DurablePartition::sync() {
+  std::lock_guard lock(writer_mutex_);
+  if (!closed_) log_->sync();
+}
+
+PartitionMetrics DurablePartition::metrics() const noexcept {
+  PartitionMetrics m = Partition::metrics();
+  log_->counters().snapshot_into(m);
+  return m;
+}
+
+PartitionInfo DurablePartition::info() const noexcept {
+  PartitionInfo info;
+  info.start_offset = log_->start_offset();
+  info.end_offset = log_->end_offset();
+  try {
+    for (std::int64_t base : log_->segment_base_offsets()) {
+      const log::ReadResult r = log_->read(std::max(base, info.start_offset), 1);
+      // A segment compaction left empty reads on into the next one: skip it.
+      if (r.segment && r.segment->base_offset() == base) info.retained_bytes += r.segment->committed_bytes();
+    }
+  } catch (...) {
+    // Out of memory: the byte count stays partial; the offsets are right.
+  }
+  return info;
+}
+
+std::unique_ptr<PartitionReader> DurablePartition::open_reader(std::int64_t offset) {
+  const std::int64_t start = log_->start_offset();
+  const std::int64_t end = log_->end_offset();
+  std::int64_t at = offset;
+  if (offset == kEarliest) at = start;
+  if (offset == kLatest) at = end;
+  return std::make_unique<DurableReader>(*log_, std::clamp(at, start, end));
+}
+
+std::int64_t DurablePartition::offset_for_timestamp(std::int64_t timestamp_ms) {
+  const std::optional<std::int64_t> batch_start = log_->offset_for_timestamp(timestamp_ms);
+  if (!batch_start) return log_->end_offset();
+  return scan_for_timestamp(*this, *batch_start, timestamp_ms);
+}
+
+}  // namespace rill::storage

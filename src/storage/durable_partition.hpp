@@ -1,0 +1,138 @@
+// DurablePartition: one partition of a StorageKind::durable topic, the
+// storage::Partition interface on top of a log::SegmentLog (a folder of
+// memory-mapped segment files, see src/log/segment_log.hpp).
+//
+// Design
+// - log::SegmentLog has a single writer. Producers on several threads
+//   append here, so appends (and the retention and sync calls, which are
+//   writer calls too) are serialized by `writer_mutex_`, an OS mutex: an
+//   append may fsync or create a segment, which is too long to spin on.
+// - A durable partition is never full: `wait` and the deadline are unused
+//   and FullPolicy does not apply; the limits are the disk and retention.
+// - After each append the node's data signal is notified, so consumers
+//   sleeping in poll() wake; the log already published the bytes with a
+//   release store (its end offset), which a reader acquire-loads.
+// - Readers (DurableReader) never take the writer mutex: log::SegmentLog::
+//   read hands out spans of the mapped segment plus a shared_ptr that keeps
+//   the mapping alive; the reader holds those until its next begin_poll.
+// - Retention runs on the append path, under the writer mutex, after every
+//   segment's worth of appended bytes or once a second, whichever comes
+//   first; it deletes whole closed segments only.
+// - Group commit under FsyncPolicy::every_batch: an append writes its batch
+//   under the writer mutex without syncing, releases it, then takes
+//   `sync_mutex_`. The first thread there prepares a ticket (briefly under
+//   the writer mutex) covering every batch appended so far and runs the
+//   fdatasync without the writer mutex, so other producers keep appending;
+//   those whose batch the ticket covered find it durable when they get the
+//   sync mutex and return without a sync of their own. An append is
+//   acknowledged only after a sync covering it succeeded. Lock order:
+//   sync_mutex_, then writer_mutex_.
+// - FsyncPolicy::interval: appends sync when the last sync is older than
+//   the interval, and the node's SyncTimer visits the partition once per
+//   interval to sync what idle producers left unsynced.
+// - Idempotent producers: the log checks a batch's producer sequence under
+//   the writer mutex (log/producer_state.hpp). A resend of a batch the log
+//   holds is AppendStatus::ok with `duplicate` and the original base offset
+//   (and waits for the same sync as a fresh batch); an unexpected sequence
+//   fails with Error(out_of_order_sequence) and writes nothing.
+// - I/O errors are not swallowed: an append that fails returns
+//   AppendStatus::failed with the Error; after a failed fsync the log
+//   refuses every later append until the node is reopened.
+// - CleanupPolicy::compact: the node's LogCleanerThread runs compaction
+//   passes (durable_partition_compaction.cpp) after each roll; a pass takes
+//   writer_mutex_ only to swap a segment pointer, never while copying.
+// - close() (the topic was deleted) makes later appends fail; readers keep
+//   reading what they can reach.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "log/segment_log.hpp"
+#include "storage/partition.hpp"
+#include "storage/log_cleaner_thread.hpp"
+#include "storage/sync_timer.hpp"
+
+namespace rill::storage {
+
+class DurablePartition final : public Partition {
+ public:
+  // Takes the opened (recovered) log. `data_signal` is notified after each
+  // append; not owned. `name` ("topic-partition") is used in messages.
+  DurablePartition(std::unique_ptr<log::SegmentLog> log, const TopicOptions& options,
+                   std::string name, detail::BlockingWait* data_signal);
+  ~DurablePartition() override;
+  DurablePartition(const DurablePartition&) = delete;
+  DurablePartition& operator=(const DurablePartition&) = delete;
+
+  [[nodiscard]] AppendResult append(std::span<std::byte> batch, bool wait,
+                                    detail::Deadline deadline) noexcept override;
+  [[nodiscard]] std::size_t max_batch_bytes() const noexcept override { return max_batch_bytes_; }
+  [[nodiscard]] PartitionInfo info() const noexcept override;
+  // Adds the log's sync and recovery counts (log/log_counters.hpp).
+  [[nodiscard]] PartitionMetrics metrics() const noexcept override;
+  [[nodiscard]] std::int64_t end_offset() const noexcept override { return log_->end_offset(); }
+  // Offsets below this are synced to disk.
+  [[nodiscard]] std::int64_t durable_end_offset() const noexcept { return log_->durable_end_offset(); }
+  [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
+  // The time index finds the first batch whose max timestamp is late
+  // enough; that batch is then decoded to find the exact record.
+  [[nodiscard]] std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) override;
+  // The log's producer-state table, under the writer mutex.
+  [[nodiscard]] std::int32_t next_sequence(std::int64_t producer_id) noexcept override;
+
+  // Refuses later appends (the topic was deleted). Waits for an append in
+  // progress to finish.
+  void close() noexcept;
+  // Syncs every appended batch (unless the log failed). Throws Error(io).
+  void sync();
+  // Registers with `timer` (FsyncPolicy::interval); the destructor
+  // unregisters.
+  void start_interval_sync(std::shared_ptr<SyncTimer> timer, std::chrono::milliseconds interval);
+  // For the SyncTimer: syncs appended records that are not durable yet
+  // through the group-commit path. A failure marks the log failed (the
+  // next append reports it); never throws.
+  void sync_unsynced() noexcept;
+  // CleanupPolicy::compact (durable_partition_compaction.cpp): registers
+  // with `cleaner`, which compacts this partition off the append path; the
+  // destructor unregisters.
+  void start_compaction(std::shared_ptr<LogCleanerThread> cleaner,
+                        std::chrono::milliseconds tombstone_retention);
+  // For the cleaner thread: a segment was closed since the last pass (or
+  // no pass ran yet).
+  [[nodiscard]] bool compaction_due() const;
+  // For the cleaner thread: one pass (log::SegmentLog::compact). Never
+  // throws: a failure is written to stderr and retried after the next roll.
+  log::CompactionResult compact(const std::atomic<bool>& stop) noexcept;
+
+ private:
+  void maybe_enforce_retention(std::size_t appended_bytes) noexcept;
+  // Group commit: returns once offsets below `end` are durable. Throws
+  // Error(io) when the sync fails or failed before.
+  void sync_through(std::int64_t end);
+  [[nodiscard]] AppendResult fail(ErrorCode code, std::string message) const noexcept;
+
+  const std::string name_;
+  const std::size_t max_batch_bytes_;
+  const std::size_t retention_step_bytes_;
+  const bool has_retention_;
+  detail::BlockingWait* const data_signal_;
+  const bool group_commit_;  // FsyncPolicy::every_batch: appends sync through sync_through()
+  std::unique_ptr<log::SegmentLog> log_;
+  std::shared_ptr<SyncTimer> sync_timer_;  // set by start_interval_sync
+  std::shared_ptr<LogCleanerThread> cleaner_;  // set by start_compaction
+  std::chrono::milliseconds tombstone_retention_{0};
+  std::int64_t compacted_active_base_ = -1;  // cleaner thread only: active segment at the last pass
+
+  std::mutex sync_mutex_;    // one prepare+complete_sync at a time (see Design)
+
+  std::mutex writer_mutex_;  // serializes the log's writer calls; guards the fields below
+  bool closed_ = false;
+  std::size_t bytes_since_retention_ = 0;
+  std::chrono::steady_clock::time_point last_retention_{};
+};
+
+}  // namespace rill::storage

@@ -1,0 +1,154 @@
+// MemoryPartition: one partition of a StorageKind::memory topic, a bounded
+// in-memory log of record batches with dense offsets.
+//
+// Design
+// - Storage is a byte ring of `capacity` bytes (a multiple of 8) holding
+//   frames back to back. A frame is an 8-byte header {length, kind} and a
+//   whole codec batch padded to 8 bytes. A frame never wraps: when one would
+//   not fit before the ring's end, a padding frame fills the rest. Every
+//   frame is at most capacity / 2, so a frame always fits once the frames
+//   before it are dropped.
+// - Positions are byte counts since the partition was created; they only
+//   increase, and `position % capacity` is the place in the ring. The
+//   retained window is [start_position, committed_position) and holds the
+//   offsets [start_offset, end_offset); both ends only move forward.
+// - Appends are serialized by `append_claim` (a spin claim word, not an OS
+//   mutex): the holder drops the oldest frames it needs room for, copies its
+//   one batch, sets its base offset, and publishes committed_position with a
+//   release store. Nothing else happens under the claim, so it is held for
+//   one memcpy of one batch. Cursor registration and seeks take the same
+//   claim (they are rare), which is why the appender can read the cursor
+//   list and the sparse index without any other synchronisation.
+// - Readers (PartitionReaders) each own a CursorSlot whose `position` is the
+//   start of the oldest frame they may still look at. Under FullPolicy::block
+//   and ::fail the appender never drops a frame at or past the slowest
+//   cursor: it reports `full` (or waits on space_wait until a reader moves).
+//   Readers then read the ring in place (zero copy).
+// - Under FullPolicy::overwrite the appender never waits: it moves
+//   start_position past the frames it overwrites and issues a release fence
+//   before writing over them (seqlock style). Readers copy frames out with
+//   relaxed atomic word loads, issue an acquire fence, and re-read
+//   start_position: if it moved past what they copied, the copy may be torn
+//   and is discarded; they resume at the new start and report exactly
+//   (new start offset - their offset) lost records.
+// - A sparse index (one entry per >= kIndexInterval bytes, a fixed array of
+//   capacity / kIndexInterval + 2 entries) maps offsets to positions for seek.
+// - The claim holder adds each appended batch to `counters` (the base
+//   class's PartitionCounters, on lines of their own), once per batch.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "rill/detail/cache.hpp"
+#include "rill/detail/wait_strategy.hpp"
+#include "storage/partition.hpp"
+
+namespace rill::storage {
+
+inline constexpr std::size_t kFrameHeaderSize = 8;
+inline constexpr std::uint32_t kFrameBatch = 1;
+inline constexpr std::uint32_t kFramePadding = 2;
+inline constexpr std::size_t kIndexInterval = 4096;
+
+// A reader's published position. Written by its reader (release), read by
+// the appender under the claim (acquire). On its own lines: readers of
+// different groups publish independently.
+struct alignas(detail::kFalseSharingRange) CursorSlot {
+  std::atomic<std::uint64_t> position{0};
+};
+static_assert(sizeof(CursorSlot) == detail::kFalseSharingRange, "one cursor per line pair");
+
+class MemoryPartition final : public Partition {
+ public:
+  // `capacity_bytes` is rounded down to a multiple of 8. `data_signal` is
+  // notified after every publish (consumers wait on it); not owned.
+  MemoryPartition(std::size_t capacity_bytes, FullPolicy policy, detail::BlockingWait* data_signal);
+  ~MemoryPartition() override;
+  MemoryPartition(const MemoryPartition&) = delete;
+  MemoryPartition& operator=(const MemoryPartition&) = delete;
+
+  [[nodiscard]] AppendResult append(std::span<std::byte> batch, bool wait,
+                                    detail::Deadline deadline) noexcept override;
+  [[nodiscard]] std::size_t max_batch_bytes() const noexcept override { return max_batch_bytes_; }
+  [[nodiscard]] PartitionInfo info() const noexcept override;
+  [[nodiscard]] std::int64_t end_offset() const noexcept override;
+  [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
+  // Scans the retained batches from the oldest (skipping each batch whose
+  // max timestamp is earlier without decoding it).
+  [[nodiscard]] std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) override;
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] FullPolicy policy() const noexcept { return policy_; }
+  [[nodiscard]] std::uint64_t committed_position() const noexcept {
+    // acquire: pairs with the release store in publish(); a caller that then
+    // reads frames below this position sees them complete.
+    return committed_position_.load(std::memory_order_acquire);
+  }
+
+ private:
+  friend class MemoryReader;
+
+  struct IndexEntry {
+    std::int64_t offset = 0;
+    std::uint64_t position = 0;
+  };
+  // Where a seek lands: the frame holding `offset`.
+  struct Located {
+    std::uint64_t position = 0;
+    std::int64_t offset = 0;
+  };
+
+  void claim() noexcept;
+  void unclaim() noexcept;
+  [[nodiscard]] AppendStatus try_append_claimed(std::span<std::byte> batch, std::int64_t& base) noexcept;
+  [[nodiscard]] bool make_room(std::uint64_t required_start) noexcept;
+  [[nodiscard]] std::uint64_t slowest_cursor() const noexcept;
+  void write_frame(std::uint64_t position, std::uint32_t kind, std::span<const std::byte> batch) noexcept;
+  void add_index_entry(std::int64_t offset, std::uint64_t position) noexcept;
+  // Under the claim: the frame holding `offset` (start <= offset <= end).
+  [[nodiscard]] Located locate_claimed(std::int64_t offset) const noexcept;
+  // The offset after the batch frame at `position` (claimed, or below committed).
+  [[nodiscard]] std::int64_t frame_next_offset(std::uint64_t position) const noexcept;
+  [[nodiscard]] std::uint64_t load_word(std::uint64_t position) const noexcept;
+  [[nodiscard]] const std::byte* bytes_at(std::uint64_t position) const noexcept {
+    return reinterpret_cast<const std::byte*>(words_.get()) + position % capacity_;
+  }
+  CursorSlot* register_cursor(std::int64_t offset, Located& at);
+  void unregister_cursor(CursorSlot* slot) noexcept;
+
+  const std::size_t capacity_;
+  const std::size_t max_batch_bytes_;
+  const FullPolicy policy_;
+  detail::BlockingWait* const data_signal_;
+  std::unique_ptr<std::uint64_t[]> words_;  // the ring, capacity_ / 8 words
+
+  // 0 free, 1 held. Taken (acquire) and released (release) by appenders,
+  // cursor registration and seeks; everything below up to the next atomic is
+  // only touched by its holder.
+  alignas(detail::kFalseSharingRange) std::atomic<std::uint32_t> append_claim_{0};
+  std::uint64_t write_position_ = 0;   // == committed_position_ outside the claim
+  std::int64_t next_offset_ = 0;       // offset of the next appended record
+  std::uint64_t cached_slowest_ = 0;   // appender's copy of the slowest cursor, refreshed when full
+  std::vector<CursorSlot*> cursors_;   // registered readers
+  std::vector<IndexEntry> index_;      // ring of index entries
+  std::uint64_t index_first_ = 0;      // logical number of the oldest entry
+  std::uint64_t index_next_ = 0;       // logical number of the next entry
+  std::uint64_t last_indexed_position_ = 0;
+
+  // Written by the appender (release), read by readers (acquire).
+  alignas(detail::kFalseSharingRange) std::atomic<std::uint64_t> committed_position_{0};
+  // Written by the appender before committed_position_; read by lag()/info().
+  std::atomic<std::int64_t> end_offset_{0};
+  // The oldest retained frame and its first offset. Written by the appender
+  // (under the claim); read by overwrite readers to validate their copies.
+  alignas(detail::kFalseSharingRange) std::atomic<std::uint64_t> start_position_{0};
+  std::atomic<std::int64_t> start_offset_{0};
+  // Appenders waiting for room (FullPolicy::block); readers notify it.
+  detail::BlockingWait space_wait_;
+};
+
+}  // namespace rill::storage

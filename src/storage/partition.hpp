@@ -1,0 +1,131 @@
+// Partition: what a topic needs from one partition's storage, whatever
+// the storage kind. A memory partition (memory_partition.hpp) implements it
+// today; a durable partition (segment files) implements the same interface.
+//
+// The calls are per batch or per poll, never per record, so a virtual call
+// here costs nothing measurable.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "codec/batch_reader.hpp"
+#include "rill/detail/wait_strategy.hpp"
+#include "rill/error.hpp"
+#include "rill/options.hpp"
+#include "rill/topic.hpp"
+#include "storage/partition_counters.hpp"
+
+namespace rill::storage {
+
+enum class AppendStatus {
+  ok,         // appended; AppendResult::base_offset is the batch's first offset
+  full,       // no room now (FullPolicy::fail, or a non-waiting append)
+  timed_out,  // FullPolicy::block waited until the deadline
+  too_large,  // the batch can never fit this partition
+  failed,     // the storage failed (an I/O error; AppendResult::error says which)
+};
+
+struct AppendResult {
+  AppendStatus status = AppendStatus::ok;
+  std::int64_t base_offset = -1;
+  // True when the batch was synced to disk before append returned (a
+  // durable partition under its fsync policy); memory partitions say false.
+  bool durable = false;
+  // The batch was an idempotent producer's resend of a batch the partition
+  // holds (durable partitions only): it was not written again, and
+  // base_offset is the original's.
+  bool duplicate = false;
+  // Why, for AppendStatus::failed (allocated only on failure).
+  std::shared_ptr<const Error> error{};
+};
+
+// One reader's cursor on one partition, owned by one thread (a consumer).
+// A poll is: begin_poll(), then next_batch() / consumed() until it returns
+// false or the caller has enough. Batches returned during a poll stay valid
+// until the next begin_poll() (or the reader's destruction).
+class PartitionReader {
+ public:
+  virtual ~PartitionReader() = default;
+
+  // Releases the batches of the previous poll.
+  virtual void begin_poll() noexcept = 0;
+  // The batch holding the next offset to read, or false when nothing is
+  // available now. *lost receives the records overwritten since the last
+  // call (overwrite policy), starting at offset *lost_from.
+  [[nodiscard]] virtual bool next_batch(codec::BatchView& out, std::int64_t& lost_from,
+                                        std::int64_t& lost) noexcept = 0;
+  // The caller read the current batch's records up to `next_offset`
+  // (exclusive); once that is the batch's end the reader moves past it.
+  virtual void consumed(std::int64_t next_offset) noexcept = 0;
+  // True when a record past the position may be read (cheap, lock-free).
+  [[nodiscard]] virtual bool has_data() const noexcept = 0;
+  // The offset of the next record this reader returns.
+  [[nodiscard]] virtual std::int64_t position() const noexcept = 0;
+  // Moves to `offset`, clamped to the retained window [start, end]. Returns
+  // the offset reached. Releases the previous poll's batches.
+  virtual std::int64_t seek(std::int64_t offset) noexcept = 0;
+  // Why the last next_batch() stopped in front of damaged storage (names the
+  // file, offset and reason), or empty. The reader never moves past damage.
+  [[nodiscard]] virtual std::string damage() const { return {}; }
+  // Whether batches read from storage have their checksums checked (on
+  // unless turned off; ConsumerOptions::check_crcs). Memory storage holds
+  // no bytes that left the process and ignores it.
+  virtual void check_crcs(bool /*on*/) noexcept {}
+};
+
+class Partition {
+ public:
+  virtual ~Partition() = default;
+
+  // Appends one finished batch (its base offset is set here, in `batch`
+  // and in storage). When `wait` is true and the policy is block, waits
+  // until `deadline` for room. Thread-safe: appends are serialized.
+  [[nodiscard]] virtual AppendResult append(std::span<std::byte> batch, bool wait,
+                                            detail::Deadline deadline) noexcept = 0;
+
+  // The sequence the next batch of idempotent producer `producer_id` must
+  // start with (0 for a producer the partition does not know), or -1 when
+  // this storage does not check sequences (memory partitions: the producer
+  // counts them itself). Thread-safe; may wait for an append in progress.
+  [[nodiscard]] virtual std::int32_t next_sequence(std::int64_t /*producer_id*/) noexcept { return -1; }
+
+  // The largest batch (in bytes) this partition accepts.
+  [[nodiscard]] virtual std::size_t max_batch_bytes() const noexcept = 0;
+  // The retained window now (a snapshot, may be stale at once).
+  [[nodiscard]] virtual PartitionInfo info() const noexcept = 0;
+  [[nodiscard]] virtual std::int64_t end_offset() const noexcept = 0;
+
+  // A new cursor at `offset` (clamped to the window) or, when `offset` < 0,
+  // at the window's start (kEarliest) or end (kLatest).
+  static constexpr std::int64_t kEarliest = -1;
+  static constexpr std::int64_t kLatest = -2;
+  [[nodiscard]] virtual std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) = 0;
+
+  // The earliest retained offset whose record timestamp is >= `timestamp_ms`,
+  // or end_offset() when there is none (Kafka's offsetsForTimes, with the
+  // end instead of null). Any thread; reads with a private cursor.
+  [[nodiscard]] virtual std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) = 0;
+
+  // The counters and the retained window now (rill::PartitionMetrics; the
+  // partition number is the caller's to fill). Any thread; lock-free here,
+  // a durable partition adds its log's sync and recovery counts.
+  [[nodiscard]] virtual PartitionMetrics metrics() const noexcept {
+    PartitionMetrics m;
+    counters.snapshot_into(m);
+    const PartitionInfo window = info();
+    m.start_offset = window.start_offset;
+    m.end_offset = window.end_offset;
+    m.retained_bytes = window.retained_bytes;
+    return m;
+  }
+
+  // Counted by the storage on each append (under its append exclusion) and
+  // by consumers when they meet a loss (partition_counters.hpp).
+  PartitionCounters counters;
+};
+
+}  // namespace rill::storage
