@@ -1,11 +1,12 @@
 // Runs the built `rill` tool as a child process (cli_test_util.hpp) against
 // a scratch data directory, and checks its output, its exit status and its
 // error messages: topics, produce, consume, dump, verify, help and bad
-// arguments. Also tests the argument parser directly.
+// arguments. Also tests the command line parser directly.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,8 +16,9 @@
 #include "rill/inspect.hpp"
 #include "rill/rill.hpp"
 
-#include "arg_parser.hpp"
 #include "cli_test_util.hpp"
+#include "command_line.hpp"
+#include "commands.hpp"
 #include "test_util.hpp"
 
 using namespace rill::cli::test;
@@ -303,28 +305,94 @@ TEST_CASE("bad arguments fail with a clear message and a usage or failure status
   CHECK(run_ok(scratch, {"consume", "t", "--from-beginning"}) == "");
 }
 
-TEST_CASE("the argument parser reads options from its table", "[cli]") {
-  using rill::cli::CommandSpec;
+TEST_CASE("--help on every command exits with 0 and lists its options, and an unknown option exits with 2 and names it",
+          "[cli]") {
+  ScratchDir scratch;
+  for (const rill::cli::Command& command : rill::cli::all_commands()) {
+    const rill::cli::CommandSpec& spec = command.spec;
+    std::vector<std::string> words;
+    for (std::size_t at = 0; at <= spec.words.size();) {
+      const std::size_t space = std::min(spec.words.find(' ', at), spec.words.size());
+      words.emplace_back(spec.words.substr(at, space - at));
+      at = space + 1;
+    }
+    INFO("rill " << spec.words);
+    for (const char* help : {"--help", "-h"}) {
+      std::vector<std::string> args = words;
+      args.push_back(help);
+      const Outcome o = run_cli(scratch, args);
+      CHECK(o.status == 0);
+      CHECK(o.err.empty());
+      CHECK(o.out.find("usage: rill --dir DIR " + std::string(spec.words)) != std::string::npos);
+      for (std::string_view positional : spec.positionals) CHECK(o.out.find(positional) != std::string::npos);
+      for (const rill::cli::OptionSpec& option : spec.options) {
+        const std::string label = option.value_name.empty()
+                                      ? std::string(option.name)
+                                      : std::string(option.name) + " " + std::string(option.value_name);
+        CHECK(o.out.find(label) != std::string::npos);
+      }
+      CHECK(o.out.find("--help") != std::string::npos);
+    }
+    for (const char* unknown : {"--no-such-option", "--no-such-option=1"}) {
+      std::vector<std::string> args = {"--dir", scratch.data()};
+      args.insert(args.end(), words.begin(), words.end());
+      args.push_back(unknown);
+      const Outcome o = run_cli(scratch, args);
+      CHECK(o.status == 2);
+      CHECK(o.err.find("unknown option '--no-such-option' for '" + std::string(spec.words) + "'") !=
+            std::string::npos);
+      CHECK(o.out.empty());
+    }
+  }
+  const Outcome tool = run_cli(scratch, {"--help"});
+  CHECK(tool.status == 0);
+  for (const rill::cli::Command& command : rill::cli::all_commands()) {
+    CHECK(tool.out.find("\n  " + std::string(command.spec.words) + " ") != std::string::npos);
+  }
+  for (const char* global : {"--dir DIR", "--help", "--version"}) CHECK(tool.out.find(global) != std::string::npos);
+  CHECK(run_cli(scratch, {"help"}).out == tool.out);
+  CHECK(run_cli(scratch, {"-h"}).out == tool.out);
+  const Outcome version = run_cli(scratch, {"--version"});
+  CHECK(version.status == 0);
+  CHECK(version.out.rfind("rill ", 0) == 0);
+}
+
+TEST_CASE("the command line is read against its table", "[cli]") {
+  using rill::cli::Command;
   using rill::cli::UsageError;
-  const CommandSpec spec{"demo", {"NAME"},
-                         {{"--count", "N", "how many", false}, {"--loud", "", "a flag", false}},
-                         "A demo command."};
-  const std::vector<std::string> args{"--count=3", "--loud", "--", "-name-"};
-  const rill::cli::ParsedCommand parsed = rill::cli::parse_command(spec, args);
+  const std::vector<Command> table{
+      {{"demo",
+        {"NAME"},
+        {{"--count", "N", "how many", false, rill::cli::IntegerRange{-10, 10}}, {"--loud", "", "a flag", false}},
+        "A demo command."},
+       nullptr}};
+  const auto parse = [&table](const std::vector<std::string>& args) {
+    return rill::cli::parse_command_line(table, args);
+  };
+  const rill::cli::Invocation call = parse({"--dir", "d", "demo", "--count=3", "--loud", "--", "-name-"});
+  REQUIRE(call.command == &table[0]);
+  CHECK(call.global.dir == fs::path("d"));
+  const rill::cli::ParsedCommand& parsed = call.args;
   CHECK(parsed.value("--count") == std::optional<std::string>("3"));
+  CHECK(parsed.integer("--count") == std::optional<std::int64_t>(3));
+  CHECK(parse({"demo", "x", "--count", "-5"}).args.integer("--count") == std::optional<std::int64_t>(-5));
   CHECK(parsed.has("--loud"));
   CHECK_FALSE(parsed.has("--quiet"));
   CHECK(parsed.positionals == std::vector<std::string>{"-name-"});
-  CHECK(rill::cli::parse_command(spec, std::vector<std::string>{"x", "-h"}).help);
-  CHECK_THROWS_AS(rill::cli::parse_command(spec, std::vector<std::string>{}), UsageError);
+  const rill::cli::Invocation help = parse({"demo", "x", "-h"});
+  CHECK(help.command == nullptr);
+  CHECK(help.text.find("usage: rill --dir DIR demo NAME [options]") != std::string::npos);
+  CHECK(help.text.find("--count N") != std::string::npos);
+  CHECK_THROWS_AS(parse({"demo"}), UsageError);
+  CHECK_THROWS_WITH(parse({"demo", "x", "--count", "11"}),
+                    Catch::Contains("option '--count': 11 is out of range (-10 to 10)"));
+  CHECK_THROWS_WITH(parse({"demo", "x", "--count="}), Catch::Contains("option '--count': '' is not a whole number"));
+  CHECK_THROWS_WITH(parse({"demo", "x", "--count"}), Catch::Contains("option '--count' needs a value (N)"));
   CHECK(rill::cli::parse_integer("--n", "-5", -10, 10) == -5);
   CHECK_THROWS_WITH(rill::cli::parse_integer("--n", "99999999999999999999", 0, 10),
                     Catch::Contains("out of range"));
   CHECK_THROWS_WITH(rill::cli::parse_integer("--n", "", 0, 10), Catch::Contains("not a whole number"));
   CHECK_THROWS_WITH(rill::cli::parse_integer("--n", "7x", 0, 10), Catch::Contains("not a whole number"));
-  const std::string help = rill::cli::command_help(spec);
-  CHECK(help.find("usage: rill --dir DIR demo NAME [options]") != std::string::npos);
-  CHECK(help.find("--count N") != std::string::npos);
 }
 
 namespace {

@@ -1,23 +1,35 @@
-#include <string_view>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "commands.hpp"
+#include "rill/options.hpp"
 
 namespace rill::cli {
 
 namespace {
 
+constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
+// Limits of the integer options.
+constexpr IntegerRange kPartitionCount{1, TopicOptions::kMaxPartitions};
+constexpr IntegerRange kPartitionNumber{0, std::numeric_limits<std::int32_t>::max()};
+constexpr IntegerRange kPositive{1, kMaxInt64};
+constexpr IntegerRange kNonNegative{0, kMaxInt64};
+// Milliseconds that still fit in nanoseconds (the library's clocks).
+constexpr IntegerRange kMilliseconds{0, kMaxInt64 / 1'000'000};
+
 const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       {{"topics create",
         {"NAME"},
-        {{"--partitions", "N", "number of partitions", true},
-         {"--segment-bytes", "B", "size of each segment file (a multiple of 4096; default 64 MiB)", false},
-         {"--retention-bytes", "B", "delete old segments beyond this many bytes (0: no limit)", false},
-         {"--retention-ms", "MS", "delete segments whose records are older (0: no limit)", false},
+        {{"--partitions", "N", "number of partitions", true, kPartitionCount},
+         {"--segment-bytes", "B", "size of each segment file (a multiple of 4096; default 64 MiB)", false, kPositive},
+         {"--retention-bytes", "B", "delete old segments beyond this many bytes (0: no limit)", false, kNonNegative},
+         {"--retention-ms", "MS", "delete segments whose records are older (0: no limit)", false, kNonNegative},
          {"--fsync", "POLICY", "none, interval:MS or batch (default none)", false},
          {"--cleanup", "POLICY", "delete (by retention; default) or compact (newest record per key)", false},
-         {"--tombstone-retention-ms", "MS", "under compact: how long a tombstone stays (default 1 day)", false}},
+         {"--tombstone-retention-ms", "MS", "under compact: how long a tombstone stays (default 1 day)", false,
+          kMilliseconds}},
         "Creates a durable topic in the data directory (created when missing)."},
        run_topics_create},
       {{"topics list", {}, {}, "Prints the name of every topic, one per line, sorted."},
@@ -31,16 +43,16 @@ const std::vector<Command>& command_table() {
       {{"produce",
         {"NAME"},
         {{"--key-separator", "SEP", "split each line at the first SEP into key and value", false},
-         {"--partition", "P", "send every record to partition P", false}},
+         {"--partition", "P", "send every record to partition P", false, kPartitionNumber}},
         "Sends one record per line of standard input. Prints nothing on success."},
        run_produce},
       {{"consume",
         {"NAME"},
         {{"--from-beginning", "", "start at the oldest retained record", false},
-         {"--offset", "N", "start at offset N of each partition read", false},
-         {"--partition", "P", "read only partition P", false},
+         {"--offset", "N", "start at offset N of each partition read", false, kNonNegative},
+         {"--partition", "P", "read only partition P", false, kPartitionNumber},
          {"--group", "G", "read for consumer group G and commit its offsets at the end", false},
-         {"--max", "N", "stop after N records", false},
+         {"--max", "N", "stop after N records", false, kPositive},
          {"--follow", "", "keep waiting for new records (until interrupted)", false},
          {"--format", "FMT", "%t topic, %p partition, %o offset, %T timestamp, %k key, %v value, "
                              "%% percent, \\n newline, \\t tab (default '%v\\n')", false}},
@@ -87,15 +99,5 @@ const std::vector<Command>& command_table() {
 }  // namespace
 
 std::span<const Command> all_commands() { return command_table(); }
-
-bool is_command_family(std::string_view word) {
-  for (const Command& command : command_table()) {
-    const std::string_view words = command.spec.words;
-    if (words.size() > word.size() && words.substr(0, word.size()) == word && words[word.size()] == ' ') {
-      return true;
-    }
-  }
-  return false;
-}
 
 }  // namespace rill::cli

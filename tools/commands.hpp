@@ -7,10 +7,9 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 #include <span>
 
-#include "arg_parser.hpp"
+#include "command_line.hpp"
 #include "rill/node.hpp"
 
 namespace rill::cli {
@@ -19,23 +18,8 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-// Options given before the command words.
-struct GlobalOptions {
-  std::optional<std::filesystem::path> dir;  // --dir
-};
-
-using CommandFunction = int (*)(const GlobalOptions& global, const ParsedCommand& args);
-
-struct Command {
-  CommandSpec spec;
-  CommandFunction run;
-};
-
 // Every command, in the order `rill --help` lists them.
 [[nodiscard]] std::span<const Command> all_commands();
-
-// The first words of commands that have sub-commands ("topics", "groups").
-[[nodiscard]] bool is_command_family(std::string_view word);
 
 // Opens the node on --dir. Throws UsageError when --dir is missing or names
 // something that is not a directory; rill::Error from Node::open otherwise.

@@ -83,18 +83,15 @@ struct ConsumeSettings {
   bool follow = false;
 };
 
+// The integer options were checked against their ranges (command_table.cpp).
 ConsumeSettings read_settings(const ParsedCommand& args) {
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
   ConsumeSettings s;
   s.topic = args.positionals[0];
   if (auto v = args.value("--format")) s.format = *v;
   check_format(s.format);
-  if (auto v = args.value("--partition")) {
-    s.partition = static_cast<std::int32_t>(
-        parse_integer("--partition", *v, 0, std::numeric_limits<std::int32_t>::max()));
-  }
-  if (auto v = args.value("--offset")) s.offset = parse_integer("--offset", *v, 0, kMax);
-  if (auto v = args.value("--max")) s.max = parse_integer("--max", *v, 1, kMax);
+  if (auto v = args.integer("--partition")) s.partition = static_cast<std::int32_t>(*v);
+  s.offset = args.integer("--offset");
+  if (auto v = args.integer("--max")) s.max = *v;
   if (auto v = args.value("--group")) s.group = *v;
   s.from_beginning = args.has("--from-beginning");
   s.follow = args.has("--follow");

@@ -1,7 +1,6 @@
 // rill produce NAME: one record per line of standard input.
 #include <chrono>
 #include <iostream>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,11 +43,8 @@ class FailureRecord {
 
 int run_produce(const GlobalOptions& global, const ParsedCommand& args) {
   const std::string& topic = args.positionals[0];
-  std::int32_t partition = kAnyPartition;
-  if (auto v = args.value("--partition")) {
-    partition = static_cast<std::int32_t>(
-        parse_integer("--partition", *v, 0, std::numeric_limits<std::int32_t>::max()));
-  }
+  // --partition was checked against its range (command_table.cpp).
+  const std::int32_t partition = static_cast<std::int32_t>(args.integer("--partition").value_or(kAnyPartition));
   const std::optional<std::string> separator = args.value("--key-separator");
   if (separator && separator->empty()) {
     throw UsageError("option '--key-separator': the separator must not be empty");

@@ -73,24 +73,14 @@ std::string limit_text(std::uint64_t value, std::string_view unit) {
 
 int run_topics_create(const GlobalOptions& global, const ParsedCommand& args) {
   TopicOptions options{.storage = StorageKind::durable};
-  options.partitions = static_cast<std::int32_t>(parse_integer(
-      "--partitions", *args.value("--partitions"), 1, TopicOptions::kMaxPartitions));
-  if (auto v = args.value("--segment-bytes")) {
-    options.segment_bytes = static_cast<std::size_t>(parse_integer("--segment-bytes", *v, 1, kMaxInt64));
-  }
-  if (auto v = args.value("--retention-bytes")) {
-    options.retention_bytes =
-        static_cast<std::uint64_t>(parse_integer("--retention-bytes", *v, 0, kMaxInt64));
-  }
-  if (auto v = args.value("--retention-ms")) {
-    options.retention_ms = std::chrono::milliseconds(parse_integer("--retention-ms", *v, 0, kMaxInt64));
-  }
+  // The integer options were checked against their ranges (command_table.cpp).
+  options.partitions = static_cast<std::int32_t>(*args.integer("--partitions"));
+  if (auto v = args.integer("--segment-bytes")) options.segment_bytes = static_cast<std::size_t>(*v);
+  if (auto v = args.integer("--retention-bytes")) options.retention_bytes = static_cast<std::uint64_t>(*v);
+  if (auto v = args.integer("--retention-ms")) options.retention_ms = std::chrono::milliseconds(*v);
   if (auto v = args.value("--fsync")) parse_fsync(*v, options);
   if (auto v = args.value("--cleanup")) options.cleanup = parse_cleanup(*v);
-  if (auto v = args.value("--tombstone-retention-ms")) {
-    options.tombstone_retention =
-        std::chrono::milliseconds(parse_integer("--tombstone-retention-ms", *v, 0, kMaxInt64 / 1'000'000));
-  }
+  if (auto v = args.integer("--tombstone-retention-ms")) options.tombstone_retention = std::chrono::milliseconds(*v);
   Node node = open_node(global, true);
   node.create_topic(args.positionals[0], options);
   return kExitOk;

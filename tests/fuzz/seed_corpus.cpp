@@ -211,26 +211,44 @@ void names_seeds(const fs::path& dir) {
 }
 
 void cli_args_seeds(const fs::path& dir) {
-  // Byte 0 picks the command by its index in the table (tools/command_table.cpp).
-  const std::vector<std::pair<std::string, std::vector<std::string>>> calls = {
-      {"create", {"orders", "--partitions", "3", "--segment-bytes=65536", "--fsync", "interval:100"}},
-      {"create_missing_value", {"orders", "--partitions"}},
-      {"list", {}},
-      {"describe_extra", {"orders", "more"}},
-      {"delete_help", {"orders", "--help"}},
-      {"produce", {"--key-separator", ":", "orders", "--partition=0"}},
-      {"consume", {"orders", "--from-beginning", "--max", "10", "--format", "%o %k %v\\n", "--group", "g"}},
-      {"dump_dashdash", {"--", "-weird-file.log"}},
-      {"verify_repair", {"--repair", "--repair=yes"}},
+  // Byte 0 picks the command by its index in the table (tools/command_table.cpp):
+  // 0 topics create, 1 topics list, 2 topics describe, 3 topics delete,
+  // 4 produce, 5 consume, 6 dump, 7 verify, 8 groups list, 9 groups describe,
+  // 10 groups reset-offsets; 11 (one past the table) adds no words. Bit 7
+  // puts "--dir data" in front.
+  constexpr std::uint8_t kNoWords = 11;
+  constexpr std::uint8_t kWithDir = 0x80;
+  struct Call {
+    std::string file;
+    std::uint8_t pick;
+    std::vector<std::string> args;
   };
-  std::uint8_t index = 0;
-  for (const auto& [file, args] : calls) {
-    Bytes out{index++};
-    for (std::size_t i = 0; i < args.size(); ++i) {
+  const std::vector<Call> calls = {
+      {"create", 0, {"orders", "--partitions", "3", "--segment-bytes=65536", "--fsync", "interval:100"}},
+      {"create_missing_value", 0, {"orders", "--partitions"}},
+      {"list", 1, {}},
+      {"describe_extra", 2, {"orders", "more"}},
+      {"delete_help", 3, {"orders", "--help"}},
+      {"produce", 4, {"--key-separator", ":", "orders", "--partition=0"}},
+      {"consume", kWithDir | 5,
+       {"orders", "--from-beginning", "--max", "10", "--format", "%o %k %v\\n", "--group", "g"}},
+      {"dump_dashdash", 6, {"--", "-weird-file.log"}},
+      {"verify_repair", 7, {"--repair", "--repair=yes"}},
+      {"groups_list_extra", 8, {"extra"}},
+      {"groups_describe_unknown", 9, {"audit", "--colour=red"}},
+      {"reset_offsets_empty_topic", kWithDir | 10, {"g", "--to-latest", "--topic="}},
+      {"tool_help", kNoWords, {"--help"}},
+      {"tool_command_line", kNoWords,
+       {"--dir", "data", "topics", "create", "state", "--partitions", "2", "--cleanup", "compact"}},
+      {"tool_family_only", kNoWords, {"--dir=data", "groups"}},
+  };
+  for (const Call& call : calls) {
+    Bytes out{call.pick};
+    for (std::size_t i = 0; i < call.args.size(); ++i) {
       if (i > 0) out.push_back(0);
-      out.insert(out.end(), args[i].begin(), args[i].end());
+      out.insert(out.end(), call.args[i].begin(), call.args[i].end());
     }
-    write_seed(dir, file, out);
+    write_seed(dir, call.file, out);
   }
 }
 
