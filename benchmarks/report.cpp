@@ -50,7 +50,11 @@ constexpr Target kTargets[] = {
     {"ring.spsc.8B", "moodycamel.rwq", Kind::kThroughputAtLeast, 1.3},
     {"ring.spsc.64B", "boost.spsc_queue", Kind::kThroughputAtLeast, 1.8},
     {"ring.spsc.64B", "moodycamel.rwq", Kind::kThroughputAtLeast, 1.3},
-    {"ring.spsc.1KiB", "limit.memcpy", Kind::kThroughputAtLeast, 0.5},
+    // The two-thread floor of moving 1 KiB blocks between cores, with one
+    // synchronisation per 16 blocks; a queue adds one line per item to the
+    // block's 16, so 0.8x leaves room for that and little else.
+    {"ring.spsc.1KiB", "limit.crosscore_copy", Kind::kThroughputAtLeast, 0.8},
+    {"ring.spsc.1KiB", "boost.spsc_queue", Kind::kThroughputAtLeast, 1.5},
     {"ring.spsc.8B.bulk", "boost.spsc_queue", Kind::kThroughputAtLeast, 1.2},
     {"ring.spsc.rtt", "boost.spsc_queue", Kind::kP50AtMost, 0.6},
     {"ring.spsc.rtt", "limit.atomic_pingpong", Kind::kP50AtMost, 1.5},
