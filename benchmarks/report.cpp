@@ -63,6 +63,9 @@ constexpr Target kTargets[] = {
     {"ring.broadcast.1p2c.64B", "zeromq.pubsub.inproc", Kind::kThroughputAtLeast, 10.0},
     {"topic.e2e.100B", "zeromq.inproc", Kind::kThroughputAtLeast, 10.0},
     {"topic.e2e.100B", "moodycamel.concurrentqueue.owned", Kind::kThroughputAtLeast, 2.0},
+    // Two threads sharing one Producer into one memory partition, whose
+    // appends take the partition's claim word in turn (see topic_bench.cpp).
+    {"topic.e2e.100B.2p", "moodycamel.concurrentqueue.owned", Kind::kThroughputAtLeast, 1.0},
     {"log.append.100B.nosync", "redis.xadd", Kind::kThroughputAtLeast, 20.0},
     {"log.append.100B.nosync", "nats.jetstream", Kind::kThroughputAtLeast, 20.0},
     {"log.append.100B.nosync", "raw.write", Kind::kThroughputAtLeast, 0.6},
