@@ -9,7 +9,7 @@ if(NOT SOURCE_DIR)
 endif()
 
 # The layers of src/, lowest first. Each may include the ones before it.
-set(layers base codec log topic client)
+set(layers base codec ring log topic client)
 
 set(violations 0)
 
