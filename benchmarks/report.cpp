@@ -61,6 +61,7 @@ constexpr Target kTargets[] = {
     {"ring.mpsc.2p1c.8B", "moodycamel.concurrentqueue", Kind::kThroughputAtLeast, 1.2},
     {"ring.mpmc.2p2c.8B", "moodycamel.concurrentqueue", Kind::kThroughputAtLeast, 1.2},
     {"ring.broadcast.1p2c.64B", "zeromq.pubsub.inproc", Kind::kThroughputAtLeast, 10.0},
+    {"ring.frames.2p1c.100B", "moodycamel.concurrentqueue.owned", Kind::kThroughputAtLeast, 1.0},
     {"topic.e2e.100B", "zeromq.inproc", Kind::kThroughputAtLeast, 10.0},
     {"topic.e2e.100B", "moodycamel.concurrentqueue.owned", Kind::kThroughputAtLeast, 2.0},
     // Two threads sharing one Producer into one memory partition, whose
