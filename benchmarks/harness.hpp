@@ -86,6 +86,7 @@ void add_ring_spsc_cases(std::vector<Case>& cases);
 void add_ring_rtt_cases(std::vector<Case>& cases);
 void add_ring_mp_cases(std::vector<Case>& cases);
 void add_ring_broadcast_cases(std::vector<Case>& cases);
+void add_ring_frames_cases(std::vector<Case>& cases);
 void add_topic_cases(std::vector<Case>& cases);
 void add_log_cases(std::vector<Case>& cases);
 

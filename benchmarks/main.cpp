@@ -231,6 +231,7 @@ int main(int argc, char** argv) {
   rill::bench::add_ring_rtt_cases(cases);
   rill::bench::add_ring_mp_cases(cases);
   rill::bench::add_ring_broadcast_cases(cases);
+  rill::bench::add_ring_frames_cases(cases);
   rill::bench::add_topic_cases(cases);
   rill::bench::add_log_cases(cases);
 

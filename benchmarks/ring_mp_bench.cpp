@@ -7,12 +7,16 @@
 // (and, for one consumer, with no gap); each producer ends its stream with a
 // stop item and a consumer leaves after one stop item (MPMC) or after both
 // (MPSC), so every item is taken before the last stop item is. Capacity:
-// 8192 items (rill; boost.lockfree.queue preallocates 8192 nodes and uses
+// 8192 items (rill's MpmcRing; rill's MpscRing gives each producer a lane
+// of 4096 through make_producer(), the counterpart of moodycamel's producer
+// token, so 8192 in all; boost.lockfree.queue preallocates 8192 nodes and uses
 // bounded_push; moodycamel's queue uses a producer and a consumer token per
 // thread and enqueue, which reuses its blocks once warm; every 64 items a
 // producer waits while size_approx() >= 8192, which keeps it bounded too:
 // its try_enqueue over a preallocated pool stalled for minutes in a trial
 // with two producers, so it is not used).
+// rill.shared_lane (MPSC only): the same MpscRing pushed to without handles,
+// so every push claims a slot of its one shared lane by CAS.
 // Messages per round: 40M (full), 2M (--quick).
 #include <boost/lockfree/queue.hpp>
 #include <concurrentqueue/concurrentqueue.h>
@@ -24,6 +28,7 @@
 
 #include "harness.hpp"
 #include "rill/detail/mpmc_ring.hpp"
+#include "rill/detail/mpsc_ring.hpp"
 
 namespace rill::bench {
 namespace {
@@ -101,12 +106,31 @@ RunResult multi(std::uint64_t n, int consumers, MakeProducer make_producer,
   return r;
 }
 
-template <class Ring>
-RunResult run_rill(const RunConfig& config, int consumers) {
-  auto ring = std::make_unique<Ring>(kCapacity);
+RunResult run_rill_mpmc(const RunConfig& config) {
+  auto ring = std::make_unique<rill::detail::MpmcRing<std::uint64_t>>(kCapacity);
   return multi(
-      config.messages, consumers,
-      [&] { return [&](std::uint64_t v) { return ring->try_push(v); }; },
+      config.messages, 2, [&] { return [&](std::uint64_t v) { return ring->try_push(v); }; },
+      [&] { return [&](std::uint64_t& v) { return ring->try_pop(v); }; });
+}
+
+RunResult run_rill_mpsc(const RunConfig& config) {
+  using Ring = rill::detail::MpscRing<std::uint64_t>;
+  auto ring = std::make_unique<Ring>(kCapacity / 2);  // per producer lane
+  return multi(
+      config.messages, 1,
+      [&] {
+        return [&, producer = std::make_shared<Ring::Producer>(ring->make_producer())](
+                   std::uint64_t v) { return producer->try_push(v); };
+      },
+      [&] { return [&](std::uint64_t& v) { return ring->try_pop(v); }; });
+}
+
+// The same ring without handles: every push claims a position of the shared
+// lane by CAS (the MpscRing of before the lanes).
+RunResult run_rill_mpsc_shared(const RunConfig& config) {
+  auto ring = std::make_unique<rill::detail::MpscRing<std::uint64_t>>(kCapacity);
+  return multi(
+      config.messages, 1, [&] { return [&](std::uint64_t v) { return ring->try_push(v); }; },
       [&] { return [&](std::uint64_t& v) { return ring->try_pop(v); }; });
 }
 
@@ -140,15 +164,8 @@ RunResult run_boost(const RunConfig& config, int consumers) {
 
 Case mp_case(const char* name, int consumers) {
   Case c{name, 40'000'000, 2'000'000, {}};
-  if (consumers == 1) {
-    c.systems.push_back({"rill", [](const RunConfig& r) {
-                           return run_rill<rill::detail::MpscRing<std::uint64_t>>(r, 1);
-                         }});
-  } else {
-    c.systems.push_back({"rill", [](const RunConfig& r) {
-                           return run_rill<rill::detail::MpmcRing<std::uint64_t>>(r, 2);
-                         }});
-  }
+  c.systems.push_back({"rill", consumers == 1 ? run_rill_mpsc : run_rill_mpmc});
+  if (consumers == 1) c.systems.push_back({"rill.shared_lane", run_rill_mpsc_shared});
   c.systems.push_back({"moodycamel.concurrentqueue",
                        [=](const RunConfig& r) { return run_moodycamel(r, consumers); }});
   c.systems.push_back(

@@ -18,8 +18,11 @@
 #include <boost/lockfree/spsc_queue.hpp>
 #include <readerwriterqueue/readerwriterqueue.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "rill/detail/spsc_ring.hpp"
 #include "spsc_common.hpp"
@@ -67,6 +70,62 @@ RunResult run_memcpy_limit(const RunConfig& config, std::size_t capacity) {
   return throughput(config.messages, sizeof(T), seconds_since(start));
 }
 
+// limit.crosscore_copy: see the header comment.
+RunResult run_crosscore_copy_limit(const RunConfig& config, std::size_t capacity) {
+  using T = Item<1024>;
+  constexpr std::uint64_t kGroup = 16;  // blocks per position store
+  struct alignas(128) Position {
+    std::atomic<std::uint64_t> value{0};
+  };
+  std::vector<T> slots(capacity);
+  Position written;  // written by the producer, read by the consumer
+  Position read;     // written by the consumer, read by the producer
+  const std::uint64_t n = config.messages;
+  std::string error;
+  const double seconds = run_threads(
+      {[&](int) {
+         T item{};
+         std::uint64_t free_until = capacity;  // producer-local copy of read + capacity
+         for (std::uint64_t i = 0; i < n; ++i) {
+           while (i == free_until) {
+             // acquire: pairs with the consumer's release; those slots are copied out.
+             free_until = read.value.load(std::memory_order_acquire) + capacity;
+             if (i == free_until) cpu_relax();
+           }
+           item.seq = i;
+           std::memcpy(&slots[i & (capacity - 1)], &item, sizeof(T));
+           // release: publishes the group's blocks; pairs with the consumer's acquire.
+           if ((i + 1) % kGroup == 0 || i + 1 == n) {
+             written.value.store(i + 1, std::memory_order_release);
+           }
+         }
+       },
+       [&](int) {
+         T item{};
+         std::uint64_t i = 0;
+         while (i < n) {
+           // acquire: pairs with the producer's release; the blocks are written.
+           const std::uint64_t end = written.value.load(std::memory_order_acquire);
+           if (end == i) {
+             cpu_relax();
+             continue;
+           }
+           for (; i < end; ++i) {
+             std::memcpy(&item, &slots[i & (capacity - 1)], sizeof(T));
+             if (item.seq != i && error.empty()) {
+               error = fmt::format("expected block {} and got {}", i, item.seq);
+             }
+           }
+           // release: our copies are done before the producer reuses the slots.
+           read.value.store(end, std::memory_order_release);
+         }
+       }},
+      true);
+  RunResult r = throughput(n, sizeof(T), seconds);
+  r.error = error;
+  return r;
+}
+
 RunResult run_rill_bulk(const RunConfig& config, std::size_t capacity) {
   using T = Item<8>;
   // The layout for batch transfer: items back to back, no per-slot sequence.
@@ -104,6 +163,8 @@ void add_ring_spsc_cases(std::vector<Case>& cases) {
   cases.push_back(one_by_one_case<8>("ring.spsc.8B", 60'000'000, 4'000'000, 4096));
   cases.push_back(one_by_one_case<64>("ring.spsc.64B", 30'000'000, 2'000'000, 4096));
   Case kib = one_by_one_case<1024>("ring.spsc.1KiB", 6'000'000, 500'000, 1024);
+  kib.systems.push_back({"limit.crosscore_copy",
+                         [](const RunConfig& r) { return run_crosscore_copy_limit(r, 1024); }});
   kib.systems.push_back(
       {"limit.memcpy", [](const RunConfig& r) { return run_memcpy_limit(r, 1024); }});
   cases.push_back(std::move(kib));

@@ -1,8 +1,10 @@
-// A lifetime-counting element type for the ring tests: counts live
-// instances and catches destroys of objects that are already dead.
+// Helpers of the ring tests: a lifetime-counting element type that counts
+// live instances and catches destroys of objects that are already dead,
+// and the drain/range verbs of the queue tests.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace rill::test {
 
@@ -26,5 +28,21 @@ struct Counted {
     --alive;
   }
 };
+
+// Pops every item of `ring` (try_pop until false), in the order they come.
+template <class Ring>
+std::vector<int> drain(Ring& ring) {
+  std::vector<int> out;
+  int value = 0;
+  while (ring.try_pop(value)) out.push_back(value);
+  return out;
+}
+
+// first, first + 1, ..., first + count - 1.
+inline std::vector<int> range(int first, int count) {
+  std::vector<int> values;
+  for (int i = 0; i < count; ++i) values.push_back(first + i);
+  return values;
+}
 
 }  // namespace rill::test

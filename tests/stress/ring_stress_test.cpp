@@ -15,6 +15,7 @@
 #include "rill/detail/broadcast_ring.hpp"
 #include "rill/detail/byte_ring.hpp"
 #include "rill/detail/mpmc_ring.hpp"
+#include "rill/detail/mpsc_ring.hpp"
 #include "rill/detail/spsc_ring.hpp"
 #include "test_util.hpp"
 
@@ -72,8 +73,11 @@ struct Seen {
   }
 };
 
-template <class Ring>
-void run_queue(Ring& ring, std::size_t producers, std::size_t consumers, bool contiguous) {
+// make_push() runs once in each producer thread and returns the callable it
+// pushes with: push(item, wait, deadline) -> bool.
+template <class Ring, class MakePush>
+void run_queue_with(Ring& ring, std::size_t producers, std::size_t consumers, bool contiguous,
+                    MakePush make_push) {
   const std::uint64_t per_producer = items_per_producer();
   const std::uint64_t total = per_producer * producers;
   std::atomic<std::uint64_t> consumed{0};
@@ -83,8 +87,9 @@ void run_queue(Ring& ring, std::size_t producers, std::size_t consumers, bool co
   for (std::size_t p = 0; p < producers; ++p) {
     threads.emplace_back([&, p] {
       SpinThenYield wait;
+      auto push = make_push();
       for (std::uint64_t s = 0; s < per_producer; ++s) {
-        if (!ring.push(make_item(p, s), wait, deadline_after(60s))) failed_pushes.fetch_add(1);
+        if (!push(make_item(p, s), wait, deadline_after(60s))) failed_pushes.fetch_add(1);
       }
     });
   }
@@ -113,6 +118,25 @@ void run_queue(Ring& ring, std::size_t producers, std::size_t consumers, bool co
   if (consumers == 1) {
     for (std::uint64_t next : seen[0].next_sequence) CHECK(next == per_producer);
   }
+}
+
+template <class Ring>
+void run_queue(Ring& ring, std::size_t producers, std::size_t consumers, bool contiguous) {
+  run_queue_with(ring, producers, consumers, contiguous, [&] {
+    return [&](Item item, SpinThenYield& wait, Deadline deadline) {
+      return ring.push(item, wait, deadline);
+    };
+  });
+}
+
+// Each producer thread pushes through its own MpscRing lane.
+void run_mpsc_lanes(MpscRing<Item>& ring, std::size_t producers) {
+  run_queue_with(ring, producers, 1, true, [&] {
+    return [producer = std::make_shared<MpscRing<Item>::Producer>(ring.make_producer())](
+               Item item, SpinThenYield& wait, Deadline deadline) {
+      return producer->push(item, wait, deadline);
+    };
+  });
 }
 
 }  // namespace
@@ -248,6 +272,27 @@ TEST_CASE("ring stress: mpsc producers on a tiny ring never overwrite an unread 
           "[stress][ring]") {
   MpscRing<Item> ring(2);  // almost always full: every push goes through the room check
   run_queue(ring, 3, 1, true);
+}
+
+TEST_CASE("ring stress: mpsc producers with their own lanes keep each producer's order",
+          "[stress][ring]") {
+  MpscRing<Item> ring(256, 3);
+  run_mpsc_lanes(ring, 3);
+}
+
+TEST_CASE("ring stress: mpsc lanes on tiny rings, with a shared-lane producer beside them",
+          "[stress][ring]") {
+  MpscRing<Item> ring(2, 2);  // almost always full
+  std::atomic<std::size_t> next_producer{0};
+  run_queue_with(ring, 3, 1, true, [&] {
+    // Producers 0 and 1 take the two lanes, producer 2 pushes without one.
+    const bool own_lane = next_producer.fetch_add(1) < 2;
+    auto producer = own_lane ? std::make_shared<MpscRing<Item>::Producer>(ring.make_producer())
+                             : nullptr;
+    return [&ring, producer](Item item, SpinThenYield& wait, Deadline deadline) {
+      return producer ? producer->push(item, wait, deadline) : ring.push(item, wait, deadline);
+    };
+  });
 }
 
 TEST_CASE("ring stress: mpmc delivers every item exactly once", "[stress][ring]") {

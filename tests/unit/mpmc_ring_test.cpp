@@ -1,5 +1,7 @@
-// Unit tests of MpmcRing and MpscRing: order, full/empty edges, wrap of the
-// slots and of the 64-bit positions, lifetimes, blocking forms, noexcept.
+// Unit tests of MpmcRing and of MpscRing's pushes without a handle (its
+// shared lane; the producer lanes are in mpsc_ring_test.cpp): order,
+// full/empty edges, wrap of the slots and of the 64-bit positions,
+// lifetimes, blocking forms, noexcept.
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -10,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "rill/detail/mpmc_ring.hpp"
+#include "rill/detail/mpsc_ring.hpp"
 #include "rill/error.hpp"
 #include "ring_test_util.hpp"
 
@@ -24,22 +27,11 @@ using rill::detail::SpinThenYield;
 using namespace std::chrono_literals;
 
 using rill::test::Counted;
+using rill::test::drain;
+using rill::test::range;
 
 constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
 
-template <class Ring>
-std::vector<int> drain(Ring& ring) {
-  std::vector<int> out;
-  int value = 0;
-  while (ring.try_pop(value)) out.push_back(value);
-  return out;
-}
-
-std::vector<int> range(int first, int count) {
-  std::vector<int> values;
-  for (int i = 0; i < count; ++i) values.push_back(first + i);
-  return values;
-}
 
 }  // namespace
 

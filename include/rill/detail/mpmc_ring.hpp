@@ -1,5 +1,6 @@
 // MpmcRing<T>: a bounded multi-producer / multi-consumer queue, and
-// MpscRing<T>: the same ring whose single consumer claims without a CAS.
+// MpmcRing<T, true>: the same ring whose single consumer claims without a
+// CAS (the shared lane of MpscRing, mpsc_ring.hpp, for handle-less pushes).
 //
 // Design (Vyukov's bounded queue with 64-bit positions)
 // - `capacity` slots, a power of two >= 2; position p lives in slot p & mask.
@@ -22,7 +23,7 @@
 //   costs no extra load.
 // - Slots are cache-line aligned: two producers (or consumers) working on
 //   neighbouring positions never write the same line.
-// - With kSingleConsumer (MpscRing) the consumer never writes a slot: it
+// - With kSingleConsumer the consumer never writes a slot: it
 //   frees everything before p + 1 with a release store of consumer_position,
 //   and a producer checks for room against the producers' shared copy of it
 //   (rereading consumer_position only when the copy says full) before its
@@ -110,7 +111,7 @@ class MpmcRing {
   }
 
   // Moves the oldest available item into `out`; false when empty. Any
-  // thread for MpmcRing; the one consumer thread for MpscRing.
+  // thread; with kSingleConsumer, the one consumer thread.
   [[nodiscard]] bool try_pop(T& out) noexcept(std::is_nothrow_move_assignable_v<T>) {
     static_assert(std::is_nothrow_destructible_v<T>, "MpmcRing requires a noexcept destructor");
     // relaxed: a claim counter (see try_emplace).
@@ -202,13 +203,13 @@ class MpmcRing {
     std::atomic<std::uint64_t> position{0};  // claim counter of this side
     Slot* slots{nullptr};                    // immutable copies of the array and mask
     std::uint64_t mask{0};
-    // MpscRing, producer side only: the producers' shared copy of
+    // kSingleConsumer, producer side only: the producers' shared copy of
     // consumer_position, refreshed by whichever producer finds the ring full.
     std::atomic<std::uint64_t> cached_consumer_position{0};
   };
   static_assert(sizeof(Side) % kFalseSharingRange == 0, "sides must fill whole line pairs");
 
-  // MpscRing's push: room is judged from consumer_position (through the
+  // The single-consumer push: room is judged from consumer_position (through the
   // producers' shared copy), so the consumer never writes a slot.
   template <class... A>
   bool try_emplace_single_consumer(A&&... args) noexcept(
@@ -228,7 +229,7 @@ class MpmcRing {
     return true;
   }
 
-  // MpscRing: true when the slot of `position` has been freed by the consumer.
+  // kSingleConsumer: true when the slot of `position` has been freed by the consumer.
   // Reads consumer_position only when the producers' shared copy says full.
   bool room_for(std::uint64_t position) noexcept {
     // acquire: pairs with the release below in another producer, which had
@@ -260,8 +261,5 @@ class MpmcRing {
   alignas(kFalseSharingRange) const std::size_t capacity_;
   std::unique_ptr<Slot[]> storage_;
 };
-
-template <class T>
-using MpscRing = MpmcRing<T, true>;
 
 }  // namespace rill::detail
