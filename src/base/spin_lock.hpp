@@ -1,6 +1,8 @@
-// SpinLock: a tiny test-and-test-and-set lock for a producer's per-partition
-// accumulator. Held for the encoding of one record (or the append of one
-// batch), so waiting briefly beats a system call; after a while it yields.
+// SpinLock: a tiny test-and-test-and-set lock, the library's one spin lock:
+// a producer's per-partition accumulator (held for the encoding of one
+// record or the append of one batch) and a memory partition's append claim
+// (held for the copy of one batch). Waiting briefly beats a system call;
+// after a while it yields.
 #pragma once
 
 #include <atomic>

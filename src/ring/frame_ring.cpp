@@ -6,6 +6,18 @@ namespace {
 
 constexpr std::size_t kMaxCapacity = std::size_t{1} << 28;  // spans fit 24 bits of units
 
+// `capacity` rounded up, after the checks: a bad request is refused before
+// anything is allocated.
+std::size_t checked_capacity(std::size_t capacity, std::chrono::nanoseconds stuck_timeout) {
+  if (capacity == 0 || capacity > kMaxCapacity || stuck_timeout.count() <= 0) {
+    throw Error(ErrorCode::invalid_argument,
+                "frame ring: capacity " + std::to_string(capacity) + " and stuck_timeout " +
+                    std::to_string(stuck_timeout.count()) +
+                    " ns are out of range (use 1 .. 2^28 bytes and a positive timeout)");
+  }
+  return std::bit_ceil(std::max(capacity, FrameRing::kMinCapacity));
+}
+
 std::uint64_t random_seed() {
   std::random_device device;
   const std::uint64_t seed = (static_cast<std::uint64_t>(device()) << 32) ^ device();
@@ -16,19 +28,12 @@ std::uint64_t random_seed() {
 
 FrameRing::FrameRing(std::size_t capacity, FullPolicy policy,
                      std::chrono::nanoseconds stuck_timeout)
-    : capacity_(std::bit_ceil(std::max(capacity, kMinCapacity))),
+    : capacity_(checked_capacity(capacity, stuck_timeout)),
       mask_(capacity_ - 1),
       policy_(policy),
       stuck_timeout_(stuck_timeout),
       seed_(random_seed()),
-      units_(new Unit[capacity_ / kAlign]()) {
-  if (capacity == 0 || capacity > kMaxCapacity || stuck_timeout.count() <= 0) {
-    throw Error(ErrorCode::invalid_argument,
-                "frame ring: capacity " + std::to_string(capacity) + " and stuck_timeout " +
-                    std::to_string(stuck_timeout.count()) +
-                    " ns are out of range (use 1 .. 2^28 bytes and a positive timeout)");
-  }
-}
+      units_(new Unit[capacity_ / kAlign]()) {}
 
 bool FrameRing::help_advance(Tail t) noexcept {
   std::uint64_t state = 0;

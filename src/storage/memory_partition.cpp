@@ -30,27 +30,6 @@ MemoryPartition::~MemoryPartition() {
   for (CursorSlot* slot : cursors_) delete slot;  // readers must be gone; defensive
 }
 
-void MemoryPartition::claim() noexcept {
-  for (unsigned spins = 0;; ++spins) {
-    // acquire: pairs with the release in unclaim(); the previous holder's
-    // writes to the claimed fields are visible to us.
-    if (append_claim_.exchange(1, std::memory_order_acquire) == 0) return;
-    // relaxed: only a hint of when to retry the exchange.
-    while (append_claim_.load(std::memory_order_relaxed) != 0) {
-      if (++spins < 128) {
-        detail::cpu_relax();
-      } else {
-        std::this_thread::yield();
-      }
-    }
-  }
-}
-
-void MemoryPartition::unclaim() noexcept {
-  // release: pairs with the acquire exchange in claim().
-  append_claim_.store(0, std::memory_order_release);
-}
-
 std::uint64_t MemoryPartition::load_word(std::uint64_t position) const noexcept {
   auto* word = const_cast<std::uint64_t*>(words_.get()) + (position % capacity_) / 8;
   // relaxed: ordering comes from the claim, committed_position_, or (overwrite

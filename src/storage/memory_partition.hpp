@@ -12,7 +12,7 @@
 //   increase, and `position % capacity` is the place in the ring. The
 //   retained window is [start_position, committed_position) and holds the
 //   offsets [start_offset, end_offset); both ends only move forward.
-// - Appends are serialized by `append_claim` (a spin claim word, not an OS
+// - Appends are serialized by `append_claim` (the base::SpinLock, not an OS
 //   mutex): the holder drops the oldest frames it needs room for, copies its
 //   one batch, sets its base offset, and publishes committed_position with a
 //   release store. Nothing else happens under the claim, so it is held for
@@ -43,6 +43,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/spin_lock.hpp"
 #include "rill/detail/cache.hpp"
 #include "rill/detail/wait_strategy.hpp"
 #include "storage/partition.hpp"
@@ -102,8 +103,10 @@ class MemoryPartition final : public Partition {
     std::int64_t offset = 0;
   };
 
-  void claim() noexcept;
-  void unclaim() noexcept;
+  // The append claim (base::SpinLock): acquire on taking, release on giving
+  // back, so each holder sees the claimed fields as the last one left them.
+  void claim() noexcept { append_claim_.lock(); }
+  void unclaim() noexcept { append_claim_.unlock(); }
   [[nodiscard]] AppendStatus try_append_claimed(std::span<std::byte> batch, std::int64_t& base) noexcept;
   [[nodiscard]] bool make_room(std::uint64_t required_start) noexcept;
   [[nodiscard]] std::uint64_t slowest_cursor() const noexcept;
@@ -126,10 +129,9 @@ class MemoryPartition final : public Partition {
   detail::BlockingWait* const data_signal_;
   std::unique_ptr<std::uint64_t[]> words_;  // the ring, capacity_ / 8 words
 
-  // 0 free, 1 held. Taken (acquire) and released (release) by appenders,
-  // cursor registration and seeks; everything below up to the next atomic is
+  // Taken by appenders, cursor registration and seeks; everything below up to the next atomic is
   // only touched by its holder.
-  alignas(detail::kFalseSharingRange) std::atomic<std::uint32_t> append_claim_{0};
+  alignas(detail::kFalseSharingRange) base::SpinLock append_claim_;
   std::uint64_t write_position_ = 0;   // == committed_position_ outside the claim
   std::int64_t next_offset_ = 0;       // offset of the next appended record
   std::uint64_t cached_slowest_ = 0;   // appender's copy of the slowest cursor, refreshed when full

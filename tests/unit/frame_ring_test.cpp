@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -81,6 +82,26 @@ TEST_CASE("frame ring: frames come out whole, in order, with dense offsets", "[r
   CHECK(reader.try_read(body).status == ReadStatus::empty);
   CHECK(reader.next_offset() == 9);
   CHECK(reader.position() == ring.claim_position());
+}
+
+TEST_CASE("frame ring: a bad capacity or timeout is refused before anything is allocated", "[ring]") {
+  auto refused = [](std::size_t capacity, std::chrono::nanoseconds timeout) {
+    try {
+      FrameRing ring(capacity, FullPolicy::block, timeout);
+    } catch (const rill::Error& e) {
+      CHECK(e.code() == rill::ErrorCode::invalid_argument);
+      CHECK(std::string(e.what()).find("frame ring: capacity") != std::string::npos);
+      return true;
+    }
+    return false;
+  };
+  CHECK(refused(0, 1s));
+  CHECK(refused((std::size_t{1} << 28) + 1, 1s));  // would round up to 512 MiB
+  CHECK(refused(std::size_t{1} << 40, 1s));       // would round up to 1 TiB
+  CHECK(refused(4096, 0ns));
+  CHECK_FALSE(refused(std::size_t{1} << 28, 1s));
+  const FrameRing ring(1, FullPolicy::block);
+  CHECK(ring.capacity() == FrameRing::kMinCapacity);
 }
 
 TEST_CASE("frame ring: a frame that would wrap is preceded by padding", "[ring]") {
