@@ -24,6 +24,9 @@ enum class ErrorCode {
   unsupported,        // a feature this storage kind or build does not have
   out_of_order_sequence,  // an idempotent producer's batch skipped or reused a sequence
                           // number the partition did not expect (nothing was written)
+  commit_failed,      // a group commit from a member that was removed from its group or
+                      // no longer owns the partition (nothing was stored; Kafka's
+                      // CommitFailedException): poll to rejoin, then commit what it owns
 };
 
 // Returns a stable lower-case name for `code`, e.g. "invalid_argument".
@@ -40,6 +43,7 @@ constexpr const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::full: return "full";
     case ErrorCode::unsupported: return "unsupported";
     case ErrorCode::out_of_order_sequence: return "out_of_order_sequence";
+    case ErrorCode::commit_failed: return "commit_failed";
   }
   return "unknown";
 }

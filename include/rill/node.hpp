@@ -7,9 +7,10 @@
 // topics (StorageKind::durable, segment files under `dir`) as well as memory
 // topics, and finds its durable topics again when reopened.
 //
-// Ownership: a Node is a cheap handle (moveable, not copyable) to shared
-// state. Producers and Consumers built from it keep that state alive, so they
-// may outlive the Node object; a deleted topic stays readable by those that
+// Ownership: a Node is a cheap handle (moveable, not copyable) to the
+// broker that holds its topics and groups. Producers and Consumers built
+// from it talk to the same broker and keep it alive, so they may outlive
+// the Node object; a deleted topic stays readable by those that
 // already hold it until they let go of it.
 //
 // Thread safety: every method may be called from any thread at any time.
@@ -30,9 +31,15 @@
 
 namespace rill {
 
-namespace detail {
-struct NodeState;  // shared by the node, its producers and consumers
+namespace broker {
+class Broker;  // what a Node is a handle to (internal: src/broker/broker.hpp)
 }
+class Node;
+namespace detail {
+// The broker `node` is a handle to, for rill's own parts (Producer,
+// Consumer, servers); opaque outside the library.
+[[nodiscard]] const std::shared_ptr<broker::Broker>& broker_of(const Node& node) noexcept;
+}  // namespace detail
 
 class Node {
  public:
@@ -91,7 +98,7 @@ class Node {
   // user's to delete).
   void delete_topic(std::string_view name);
 
-  // Consumer groups (group_admin.cpp). A group exists while it has
+  // Consumer groups. A group exists while it has
   // committed offsets (kept across reopens on a directory) or live members
   // in this node (subscribed Consumers that have polled within their
   // session timeout; silent members are removed first).
@@ -128,12 +135,10 @@ class Node {
   // The data directory of a node made by open(); empty for an in-memory node.
   [[nodiscard]] std::filesystem::path directory() const;
 
-  // The shared state, for Producer and Consumer.
-  [[nodiscard]] const std::shared_ptr<detail::NodeState>& state() const noexcept { return state_; }
-
  private:
-  explicit Node(std::shared_ptr<detail::NodeState> state) noexcept;
-  std::shared_ptr<detail::NodeState> state_;
+  friend const std::shared_ptr<broker::Broker>& detail::broker_of(const Node& node) noexcept;
+  explicit Node(std::shared_ptr<broker::Broker> broker) noexcept;
+  std::shared_ptr<broker::Broker> broker_;
 };
 
 }  // namespace rill

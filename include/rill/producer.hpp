@@ -100,6 +100,9 @@ namespace detail {
 class SendCompletion;
 void release_completion(SendCompletion* completion) noexcept;
 }  // namespace detail
+namespace client {
+class ProducerImpl;  // internal
+}
 
 // The result of Producer::send: a small move-only handle (no allocation).
 // get() may be called at most once; a future may outlive its producer.
@@ -125,23 +128,19 @@ class SendFuture {
   // closed (producer closed before the batch was sent).
   RecordMetadata get();
 
-  // Used by the producer.
+ private:
+  friend class client::ProducerImpl;  // the only maker of a valid future
   SendFuture(detail::SendCompletion* completion, std::uint32_t index, RecordMetadata metadata) noexcept
       : completion_(completion), metadata_(metadata), index_(index) {}
   SendFuture(RecordMetadata metadata, std::shared_ptr<const Error> error) noexcept
       : error_(std::move(error)), metadata_(metadata), ready_(true) {}
 
- private:
   detail::SendCompletion* completion_ = nullptr;
   std::shared_ptr<const Error> error_;
   RecordMetadata metadata_;
   std::uint32_t index_ = 0;  // the record's place in its batch
   bool ready_ = false;       // metadata_ (or error_) is final
 };
-
-namespace client {
-class ProducerImpl;  // internal
-}
 
 class Producer {
  public:

@@ -16,7 +16,7 @@
 // - Default names ("producer-N", "consumer-N") are numbered per node, from 1,
 //   in the order clients are built; a client_id given in the options is used
 //   as is.
-// - The registry lives in NodeState, which every client keeps alive through
+// - The registry lives in the LocalBroker, which every client keeps alive through
 //   its shared_ptr (declared before the Registration), so a Registration's
 //   pointer to it never dangles.
 #pragma once

@@ -10,8 +10,8 @@
 
 namespace rill::client {
 
-ConsumerImpl::ConsumerImpl(std::shared_ptr<detail::NodeState> node, const ConsumerOptions& options)
-    : node_(std::move(node)), options_(options) {
+ConsumerImpl::ConsumerImpl(std::shared_ptr<broker::LocalBroker> broker, const ConsumerOptions& options)
+    : broker_(std::move(broker)), options_(options) {
   if (!options.group.empty()) base::validate_group_id(options.group);
   if (options.max_poll_records < 1) {
     throw Error(ErrorCode::invalid_argument, "consumer max_poll_records must be at least 1");
@@ -78,7 +78,7 @@ void ConsumerImpl::release_to_group(const std::vector<TopicPartition>& partition
     released.push_back({ap.tp, ap.topic, std::move(ap.reader)});
   }
   remove_partitions(partitions);
-  (void)node_->groups.exchange(options_.group, member_id_, std::move(released), {});
+  (void)broker_->groups.exchange(options_.group, member_id_, std::move(released), {});
 }
 
 void ConsumerImpl::remove_partitions(const std::vector<TopicPartition>& partitions) {
@@ -107,7 +107,7 @@ void ConsumerImpl::assign(const std::vector<TopicPartition>& partitions) {
   }
   std::vector<std::pair<TopicPartition, std::shared_ptr<storage::TopicState>>> wanted;
   for (const TopicPartition& tp : partitions) {
-    auto t = node_->topic_or_throw(tp.topic);
+    auto t = broker_->topic_or_throw(tp.topic);
     if (tp.partition < 0 || tp.partition >= t->partition_count()) {
       throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" has no partition {} (it has {})", tp.topic,
                                                     tp.partition, t->partition_count()));
@@ -122,7 +122,7 @@ void ConsumerImpl::assign(const std::vector<TopicPartition>& partitions) {
   for (auto& [tp, t] : wanted) {
     if (find(tp) != nullptr) continue;
     std::optional<std::int64_t> start;
-    if (!options_.group.empty()) start = node_->groups.committed(options_.group, tp);
+    if (!options_.group.empty()) start = broker_->fetch_offset(options_.group, tp);
     add_partition(tp, std::move(t), start);
   }
   mode_ = assigned_.empty() ? Mode::none : Mode::manual;
@@ -146,7 +146,7 @@ void ConsumerImpl::subscribe(const std::vector<std::string>& topics, RebalanceLi
 }
 
 void ConsumerImpl::join_group() {
-  member_id_ = node_->groups.join(options_.group, {topics_, options_.assignment, options_.session_timeout});
+  member_id_ = broker_->join_group({options_.group, topics_, options_.assignment, options_.session_timeout}).member_id;
   sync_needed_ = true;
 }
 
@@ -156,7 +156,7 @@ void ConsumerImpl::unsubscribe() {
     const std::vector<TopicPartition> all = assignment();
     notify_listener(true, all);
     release_to_group(all);  // the next owners continue from our cursors' commits
-    node_->groups.leave(options_.group, member_id_);
+    broker_->leave_group(options_.group, member_id_);
     member_id_.clear();
     listener_ = nullptr;
     topics_.clear();
@@ -181,7 +181,7 @@ void ConsumerImpl::close() {
 namespace rill {
 
 Consumer::Consumer(const Node& node, const ConsumerOptions& options)
-    : impl_(std::make_unique<client::ConsumerImpl>(node.state(), options)) {}
+    : impl_(std::make_unique<client::ConsumerImpl>(std::dynamic_pointer_cast<broker::LocalBroker>(detail::broker_of(node)), options)) {}
 Consumer::~Consumer() = default;
 Consumer::Consumer(Consumer&&) noexcept = default;
 Consumer& Consumer::operator=(Consumer&&) noexcept = default;

@@ -15,7 +15,7 @@
 #include "client/client_link.hpp"
 #include "client/consumer_counters.hpp"
 #include "rill/consumer.hpp"
-#include "broker/node_state.hpp"
+#include "broker/local_broker.hpp"
 
 namespace rill::client {
 
@@ -30,7 +30,7 @@ struct AssignedPartition {
 
 class ConsumerImpl {
  public:
-  ConsumerImpl(std::shared_ptr<detail::NodeState> node, const ConsumerOptions& options);
+  ConsumerImpl(std::shared_ptr<broker::LocalBroker> broker, const ConsumerOptions& options);
   ~ConsumerImpl();
 
   void assign(const std::vector<TopicPartition>& partitions);
@@ -79,7 +79,7 @@ class ConsumerImpl {
   [[nodiscard]] bool wait_for_data(detail::Deadline deadline);
   [[nodiscard]] bool ready() const noexcept;
 
-  std::shared_ptr<detail::NodeState> node_;
+  std::shared_ptr<broker::LocalBroker> broker_;
   const ConsumerOptions options_;
   std::vector<AssignedPartition> assigned_;  // sorted by tp
   Mode mode_ = Mode::none;
@@ -88,7 +88,7 @@ class ConsumerImpl {
   std::vector<std::string> topics_;          // the subscription
   RebalanceListener* listener_ = nullptr;
   std::string member_id_;
-  std::uint64_t seen_epoch_ = 0;
+  std::int64_t seen_epoch_ = 0;
   Clock::time_point last_sync_{};
   bool sync_needed_ = false;
 

@@ -28,8 +28,8 @@ ConsumerMetrics ConsumerImpl::metrics() const {
 
 ClientLink ConsumerImpl::link_metrics() {
   ClientLink link;
-  link.client_id = node_->clients.consumer_name(options_.client_id);
-  link.registration = node_->clients.add(broker::ClientRegistry::ConsumerSource(
+  link.client_id = broker_->client_registry().consumer_name(options_.client_id);
+  link.registration = broker_->client_registry().add(broker::ClientRegistry::ConsumerSource(
       [this, name = link.client_id] { return counters_.snapshot(name, options_.group); }));
   return link;
 }

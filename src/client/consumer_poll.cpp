@@ -11,7 +11,7 @@ namespace rill::client {
 
 void ConsumerImpl::group_sync(bool force) {
   if (mode_ != Mode::subscribed) return;
-  const std::uint64_t epoch = node_->groups.epoch();
+  const std::int64_t epoch = broker_->group_generation();
   const auto now = Clock::now();
   if (!force && !sync_needed_ && epoch == seen_epoch_ && now - last_sync_ < options_.session_timeout / 8) {
     return;
@@ -19,7 +19,7 @@ void ConsumerImpl::group_sync(bool force) {
   seen_epoch_ = epoch;
   last_sync_ = now;
   sync_needed_ = false;
-  group::SyncResult r = node_->groups.sync(options_.group, member_id_);
+  broker::SyncGroupResponse r = broker_->sync_group(options_.group, member_id_);
   if (!r.member_alive) {
     // Removed for silence: our partitions already belong to others. Drop
     // them without reading (commits from the listener are refused), rejoin.
@@ -28,9 +28,9 @@ void ConsumerImpl::group_sync(bool force) {
     assigned_.clear();
     join_group();
     sync_needed_ = false;
-    r = node_->groups.sync(options_.group, member_id_);
+    r = broker_->sync_group(options_.group, member_id_);
   }
-  apply_target(r.target);
+  apply_target(r.assignment);
 }
 
 void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
@@ -51,10 +51,10 @@ void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
   }
   remove_partitions(revoked);
   std::vector<group::Acquired> taken =
-      node_->groups.exchange(options_.group, member_id_, std::move(released), wanted);
+      broker_->groups.exchange(options_.group, member_id_, std::move(released), wanted);
   std::vector<TopicPartition> added;
   for (group::Acquired& a : taken) {
-    auto t = node_->find_topic(a.partition.topic);
+    auto t = broker_->find_topic(a.partition.topic);
     if (!t || a.partition.partition >= t->partition_count()) continue;  // deleted meanwhile
     add_partition(a.partition, std::move(t), a.committed, std::move(a.reader));
     added.push_back(a.partition);
@@ -121,7 +121,7 @@ void ConsumerImpl::fetch() {
 }
 
 bool ConsumerImpl::ready() const noexcept {
-  if (mode_ == Mode::subscribed && node_->groups.epoch() != seen_epoch_) return true;
+  if (mode_ == Mode::subscribed && broker_->group_generation() != seen_epoch_) return true;
   for (const AssignedPartition& ap : assigned_) {
     if (ap.pending_loss || (!ap.paused && ap.reader->has_data())) return true;
   }
@@ -135,7 +135,7 @@ bool ConsumerImpl::wait_for_data(detail::Deadline deadline) {
     case ConsumerWait::spin_then_yield: return detail::SpinThenYield{}.wait_until(ready_now, deadline);
     case ConsumerWait::blocking: break;
   }
-  return node_->data_signal.wait_until(ready_now, deadline);
+  return broker_->data_signal.wait_until(ready_now, deadline);
 }
 
 PollResult ConsumerImpl::poll(std::chrono::milliseconds timeout) {
@@ -188,7 +188,7 @@ std::map<TopicPartition, std::int64_t> ConsumerImpl::offsets_for_times(
   check_open();
   std::map<TopicPartition, std::int64_t> out;
   for (const auto& [tp, timestamp_ms] : timestamps_ms) {
-    const auto t = node_->topic_or_throw(tp.topic);
+    const auto t = broker_->topic_or_throw(tp.topic);
     if (tp.partition < 0 || tp.partition >= t->partition_count()) {
       throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" has no partition {} (it has {})", tp.topic,
                                                     tp.partition, t->partition_count()));
@@ -217,13 +217,13 @@ void ConsumerImpl::commit(const std::map<TopicPartition, std::int64_t>* offsets)
     offsets = &positions;
   }
   const std::string& member = mode_ == Mode::subscribed ? member_id_ : std::string();
-  (void)node_->groups.commit(options_.group, member, *offsets);
+  broker_->commit_offsets(options_.group, member, *offsets);
 }
 
 std::optional<std::int64_t> ConsumerImpl::committed(const TopicPartition& tp) const {
   check_open();
   if (options_.group.empty()) return std::nullopt;
-  return node_->groups.committed(options_.group, tp);
+  return broker_->fetch_offset(options_.group, tp);
 }
 
 void ConsumerImpl::set_paused(const std::vector<TopicPartition>& partitions, bool paused) {

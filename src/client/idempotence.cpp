@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <limits>
 #include <utility>
 
 #include "client/producer_impl.hpp"
@@ -31,41 +30,26 @@ void validate_id(const std::string& id) {
 
 }  // namespace
 
-std::int64_t producer_id_for(std::string_view idempotence_id) noexcept {
-  const std::uint64_t hash = XXH3_64bits(idempotence_id.data(), idempotence_id.size());
-  return static_cast<std::int64_t>(hash & static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
-}
-
 std::int64_t record_sequence(std::int32_t base_sequence, std::uint32_t index) noexcept {
   if (base_sequence < 0) return -1;
   return log::add_sequence(base_sequence, index);
 }
 
-IdempotenceClaim::IdempotenceClaim(std::shared_ptr<detail::NodeState> node, const std::string& id) {
+IdempotenceClaim::IdempotenceClaim(std::shared_ptr<broker::Broker> broker, const std::string& id) {
   if (id.empty()) return;
   validate_id(id);
-  {
-    std::lock_guard lock(node->idempotence_ids_mutex);
-    if (!node->idempotence_ids.insert(id).second) {
-      throw Error(ErrorCode::already_exists,
-                  fmt::format("{} \"{}\": a live Producer on this node already uses it (close or "
-                              "destroy that one first; one Producer per id keeps the sequences "
-                              "in order)",
-                              kField, id));
-    }
-  }
-  node_ = std::move(node);
+  producer_id_ = broker->init_producer_id(id);  // Error(already_exists) for a live id
+  broker_ = std::move(broker);
   id_ = id;
-  producer_id_ = producer_id_for(id);
 }
 
 IdempotenceClaim::IdempotenceClaim(IdempotenceClaim&& other) noexcept
-    : node_(std::move(other.node_)), id_(std::move(other.id_)), producer_id_(other.producer_id_) {}
+    : broker_(std::move(other.broker_)), id_(std::move(other.id_)), producer_id_(other.producer_id_) {}
 
 IdempotenceClaim& IdempotenceClaim::operator=(IdempotenceClaim&& other) noexcept {
   if (this != &other) {
     release();
-    node_ = std::move(other.node_);
+    broker_ = std::move(other.broker_);
     id_ = std::move(other.id_);
     producer_id_ = other.producer_id_;
   }
@@ -73,13 +57,9 @@ IdempotenceClaim& IdempotenceClaim::operator=(IdempotenceClaim&& other) noexcept
 }
 
 void IdempotenceClaim::release() noexcept {
-  if (!node_) return;
-  {
-    std::lock_guard lock(node_->idempotence_ids_mutex);
-    const auto it = node_->idempotence_ids.find(id_);
-    if (it != node_->idempotence_ids.end()) node_->idempotence_ids.erase(it);
-  }
-  node_.reset();
+  if (!broker_) return;
+  broker_->release_producer_id(id_);
+  broker_.reset();
 }
 
 codec::ProducerFields ProducerImpl::producer_fields(const PartitionAccumulator& acc) const noexcept {
@@ -87,23 +67,23 @@ codec::ProducerFields ProducerImpl::producer_fields(const PartitionAccumulator& 
   return {idempotence_.producer_id(), 0, acc.next_sequence};
 }
 
-std::int32_t ProducerImpl::note_append(PartitionAccumulator& acc, const storage::AppendResult& r,
+std::int32_t ProducerImpl::note_append(PartitionAccumulator& acc, const broker::ProduceResult& r,
                                        std::int64_t records) noexcept {
   const std::int64_t producer_id = idempotence_.producer_id();
   if (producer_id < 0) return -1;
   const std::int32_t base = acc.next_sequence;
-  if (r.status == storage::AppendStatus::ok && !r.duplicate) {
+  if (r.status == broker::ProduceStatus::ok && !r.duplicate) {
     acc.next_sequence = log::add_sequence(base, records);
     return base;
   }
   // A duplicate, or a failure that may have left the batch in the log (a
   // failed sync) or found the count behind (out of order): the partition
   // knows. A memory partition answers -1; its appends that fail write nothing.
-  if (r.status == storage::AppendStatus::ok || r.status == storage::AppendStatus::failed) {
-    const std::int32_t stored = acc.log->next_sequence(producer_id);
+  if (r.status == broker::ProduceStatus::ok || r.status == broker::ProduceStatus::failed) {
+    const std::int32_t stored = broker_->next_sequence(*acc.topic->state, acc.partition, producer_id);
     if (stored >= 0) acc.next_sequence = stored;
   }
-  return r.status == storage::AppendStatus::ok ? base : -1;
+  return r.status == broker::ProduceStatus::ok ? base : -1;
 }
 
 void ProducerImpl::start_sequences(TopicHandle& h) noexcept {
@@ -111,7 +91,7 @@ void ProducerImpl::start_sequences(TopicHandle& h) noexcept {
   if (producer_id < 0) return;
   // The handle is not shared yet: no accumulator lock is needed.
   for (const auto& acc : h.accumulators) {
-    const std::int32_t stored = acc->log->next_sequence(producer_id);
+    const std::int32_t stored = broker_->next_sequence(*h.state, acc->partition, producer_id);
     acc->next_sequence = stored >= 0 ? stored : 0;
   }
 }
@@ -135,7 +115,7 @@ std::int64_t ProducerImpl::next_sequence(std::string_view topic, std::int32_t pa
                             h->state->partition_count() - 1));
   }
   PartitionAccumulator& acc = *h->accumulators[static_cast<std::size_t>(partition)];
-  const std::int32_t stored = acc.log->next_sequence(producer_id);
+  const std::int32_t stored = broker_->next_sequence(*acc.topic->state, acc.partition, producer_id);
   if (stored >= 0) return stored;
   std::lock_guard lock(acc.lock);
   return acc.next_sequence;

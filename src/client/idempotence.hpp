@@ -15,8 +15,8 @@
 //   or a duplicate, it is read again from the partition, which knows what
 //   it holds. Batches of one partition are appended one at a time under
 //   the accumulator's lock, so a batch never overtakes an earlier one.
-// - The claim registers the id in NodeState::idempotence_ids; a second
-//   claim of a live id throws Error(already_exists). The directory lock
+// - The claim is the broker's init_producer_id; a second claim of a live
+//   id throws Error(already_exists). The directory lock
 //   already keeps other processes away from a durable node.
 #pragma once
 
@@ -25,12 +25,9 @@
 #include <string>
 #include <string_view>
 
-#include "broker/node_state.hpp"
+#include "broker/broker.hpp"
 
 namespace rill::client {
-
-// XXH3-64 of `idempotence_id` with the sign bit cleared.
-[[nodiscard]] std::int64_t producer_id_for(std::string_view idempotence_id) noexcept;
 
 // The sequence of the record `index` places after a batch's base sequence
 // (wrapping after INT32_MAX to 0); -1 when `base_sequence` is -1.
@@ -44,7 +41,7 @@ class IdempotenceClaim {
   // (Error(invalid_argument) naming ProducerOptions::idempotence_id) and
   // registers it with the node (Error(already_exists) when a live Producer
   // holds it).
-  IdempotenceClaim(std::shared_ptr<detail::NodeState> node, const std::string& id);
+  IdempotenceClaim(std::shared_ptr<broker::Broker> broker, const std::string& id);
   ~IdempotenceClaim() { release(); }
   IdempotenceClaim(IdempotenceClaim&& other) noexcept;
   IdempotenceClaim& operator=(IdempotenceClaim&& other) noexcept;
@@ -58,7 +55,7 @@ class IdempotenceClaim {
   [[nodiscard]] const std::string& id() const noexcept { return id_; }
 
  private:
-  std::shared_ptr<detail::NodeState> node_;  // null once released
+  std::shared_ptr<broker::Broker> broker_;  // null once released
   std::string id_;
   std::int64_t producer_id_ = -1;
 };

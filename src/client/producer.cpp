@@ -23,24 +23,23 @@ void validate(const ProducerOptions& o) {
 
 }  // namespace
 
-TopicHandle::TopicHandle(std::shared_ptr<storage::TopicState> t, const ProducerOptions& options,
-                         std::uint32_t seed)
+TopicHandle::TopicHandle(std::shared_ptr<const broker::TopicRef> t, const broker::Broker& broker,
+                         const ProducerOptions& options, std::uint32_t seed)
     : state(std::move(t)),
       keyless(options.keyless, state->partition_count(), seed),
-      batch_limit(std::min(options.batch_bytes, state->partitions.front()->max_batch_bytes())) {
+      batch_limit(std::min(options.batch_bytes, broker.max_batch_bytes(*state, 0))) {
   for (std::int32_t p = 0; p < state->partition_count(); ++p) {
     auto acc = std::make_unique<PartitionAccumulator>();
     acc->topic = this;
-    acc->log = state->partitions[static_cast<std::size_t>(p)].get();
     acc->partition = p;
     accumulators.push_back(std::move(acc));
   }
 }
 
-ProducerImpl::ProducerImpl(std::shared_ptr<detail::NodeState> node, const ProducerOptions& options)
-    : node_(std::move(node)), options_(options), pool_(nullptr) {
+ProducerImpl::ProducerImpl(std::shared_ptr<broker::Broker> broker, const ProducerOptions& options)
+    : broker_(std::move(broker)), options_(options), pool_(nullptr) {
   validate(options);
-  idempotence_ = IdempotenceClaim(node_, options_.idempotence_id);
+  idempotence_ = IdempotenceClaim(broker_, options_.idempotence_id);
   pool_ = new CompletionPool();
   if (options_.linger.count() > 0) timer_ = std::thread([this] { linger_loop(); });
 }
@@ -68,12 +67,11 @@ TopicHandle* ProducerImpl::find_handle(std::string_view topic) noexcept {
   try {
     std::lock_guard lock(handles_mutex_);
     for (const auto& h : handles_) {
-      // relaxed: see storage::TopicState::deleted.
-      if (h->state->name == topic && !h->state->deleted.load(std::memory_order_relaxed)) return h.get();
+      if (h->state->name() == topic && !h->state->deleted()) return h.get();
     }
-    auto state = node_->find_topic(topic);
+    auto state = broker_->resolve(topic);
     if (!state) return nullptr;
-    auto h = std::make_unique<TopicHandle>(std::move(state), options_,
+    auto h = std::make_unique<TopicHandle>(std::move(state), *broker_, options_,
                                            static_cast<std::uint32_t>(std::random_device{}()));
     h->producer = this;
     start_sequences(*h);
@@ -91,7 +89,7 @@ TopicHandle* ProducerImpl::handle(std::string_view topic) {
   }
   // acquire: pairs with the release store below; the handle is fully built.
   TopicHandle* h = last_handle_.load(std::memory_order_acquire);
-  if (h != nullptr && h->state->name == topic && !h->state->deleted.load(std::memory_order_relaxed)) {
+  if (h != nullptr && h->state->name() == topic && !h->state->deleted()) {
     return h;
   }
   h = find_handle(topic);
@@ -110,31 +108,31 @@ std::int32_t ProducerImpl::choose_partition(TopicHandle& h, const Record& record
 }
 
 std::shared_ptr<const Error> ProducerImpl::make_error(const TopicHandle& h, std::int32_t partition,
-                                                      storage::AppendStatus status) const {
-  const auto& o = h.state->options;
+                                                      broker::ProduceStatus status) const {
+  const auto& o = h.state->options();
   switch (status) {
-    case storage::AppendStatus::timed_out:
+    case broker::ProduceStatus::timed_out:
       return std::make_shared<const Error>(
           ErrorCode::timeout,
           fmt::format("topic \"{}\" partition {} stayed full for block_timeout = {} ms "
                       "(FullPolicy::block): its slowest reader did not move",
-                      h.state->name, partition, o.block_timeout.count()));
-    case storage::AppendStatus::full:
+                      h.state->name(), partition, o.block_timeout.count()));
+    case broker::ProduceStatus::full:
       return std::make_shared<const Error>(
           ErrorCode::full,
           fmt::format("topic \"{}\" partition {} is full (FullPolicy::fail, capacity_bytes = {}): "
                       "the record was not sent",
-                      h.state->name, partition, o.capacity_bytes));
-    case storage::AppendStatus::too_large:
+                      h.state->name(), partition, o.capacity_bytes));
+    case broker::ProduceStatus::too_large:
       return std::make_shared<const Error>(
           ErrorCode::record_too_large,
           fmt::format("topic \"{}\" partition {}: batch larger than the partition accepts",
-                      h.state->name, partition));
-    case storage::AppendStatus::failed:
+                      h.state->name(), partition));
+    case broker::ProduceStatus::failed:
       return std::make_shared<const Error>(
           ErrorCode::io, fmt::format("topic \"{}\" partition {}: the storage failed to append the batch",
-                                     h.state->name, partition));
-    case storage::AppendStatus::ok: break;
+                                     h.state->name(), partition));
+    case broker::ProduceStatus::ok: break;
   }
   return nullptr;
 }
@@ -142,20 +140,25 @@ std::shared_ptr<const Error> ProducerImpl::make_error(const TopicHandle& h, std:
 BatchOutcome ProducerImpl::send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full) {
   BatchOutcome outcome;
   const std::span<std::byte> batch = acc.builder->finish(producer_fields(acc));
-  const auto deadline = wait ? detail::deadline_after(acc.topic->state->options.block_timeout)
+  const auto deadline = wait ? detail::deadline_after(acc.topic->state->options().block_timeout)
                              : detail::WaitClock::now();
-  const storage::AppendResult r = acc.log->append(batch, wait, deadline);
+  const broker::ProduceResult r = produce(acc, batch, wait, deadline);
   acc.counters.add_batch(r.status, acc.builder->record_count(), batch.size());
   outcome.status = r.status;
-  if (r.status == storage::AppendStatus::full && keep_on_full) return outcome;
+  if (r.status == broker::ProduceStatus::full && keep_on_full) return outcome;
   outcome.base_offset = r.base_offset;
   outcome.durable = r.durable;
   outcome.base_sequence = note_append(acc, r, acc.builder->record_count());
-  if (r.status != storage::AppendStatus::ok) {
+  if (r.status != broker::ProduceStatus::ok) {
     outcome.error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   }
   complete(outcome, acc);
   return outcome;
+}
+
+broker::ProduceResult ProducerImpl::produce(PartitionAccumulator& acc, std::span<std::byte> batch, bool wait,
+                                            detail::Deadline deadline) noexcept {
+  return broker_->produce(*acc.topic->state, acc.partition, batch, {broker::Acks::all, wait, deadline});
 }
 
 void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
@@ -205,16 +208,15 @@ SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& rec
   const bool fits = alone.try_append(record, timestamp);
   assert(fits);
   (void)fits;
-  const storage::AppendResult r = acc.log->append(
-      alone.finish(producer_fields(acc)), true,
-      detail::deadline_after(acc.topic->state->options.block_timeout));
+  const broker::ProduceResult r = produce(acc, alone.finish(producer_fields(acc)), true,
+                                         detail::deadline_after(acc.topic->state->options().block_timeout));
   const std::int32_t sequence = note_append(acc, r, 1);
   acc.counters.add_batch(r.status, 1, alone.size_bytes());
   acc.topic->keyless.batch_sent(acc.partition);
   lock.unlock();
   run_callbacks(before, acc.partition);
-  const RecordMetadata md{acc.partition, r.status == storage::AppendStatus::ok ? r.base_offset : -1, timestamp,
-                          r.status == storage::AppendStatus::ok && r.durable, sequence};
+  const RecordMetadata md{acc.partition, r.status == broker::ProduceStatus::ok ? r.base_offset : -1, timestamp,
+                          r.status == broker::ProduceStatus::ok && r.durable, sequence};
   auto error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   if (callback != nullptr) {
     try {
@@ -231,7 +233,7 @@ SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& rec
 namespace rill {
 
 Producer::Producer(const Node& node, const ProducerOptions& options)
-    : impl_(std::make_unique<client::ProducerImpl>(node.state(), options)) {}
+    : impl_(std::make_unique<client::ProducerImpl>(detail::broker_of(node), options)) {}
 Producer::~Producer() = default;
 Producer::Producer(Producer&&) noexcept = default;
 Producer& Producer::operator=(Producer&&) noexcept = default;

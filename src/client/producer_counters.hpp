@@ -20,7 +20,7 @@
 #include <cstdint>
 
 #include "rill/metrics.hpp"
-#include "storage/partition.hpp"
+#include "broker/broker.hpp"
 
 namespace rill::client {
 
@@ -37,17 +37,17 @@ struct ProducerCounters {
 
   // The partition answered `status` to a batch of `records` records and
   // `bytes` bytes. Under the accumulator's lock.
-  void add_batch(storage::AppendStatus status, std::uint64_t records, std::uint64_t bytes) noexcept {
+  void add_batch(broker::ProduceStatus status, std::uint64_t records, std::uint64_t bytes) noexcept {
     switch (status) {
-      case storage::AppendStatus::ok:
+      case broker::ProduceStatus::ok:
         bump(records_sent, records);
         bump(bytes_sent, bytes);
         bump(batches_sent, 1);
         return;
-      case storage::AppendStatus::full: bump(refused_full, 1); return;
-      case storage::AppendStatus::timed_out: bump(refused_timed_out, 1); return;
-      case storage::AppendStatus::too_large: bump(refused_too_large, 1); return;
-      case storage::AppendStatus::failed: bump(refused_failed, 1); return;
+      case broker::ProduceStatus::full: bump(refused_full, 1); return;
+      case broker::ProduceStatus::timed_out: bump(refused_timed_out, 1); return;
+      case broker::ProduceStatus::too_large: bump(refused_too_large, 1); return;
+      case broker::ProduceStatus::failed: bump(refused_failed, 1); return;
     }
   }
   // The open batch now holds `records` records. Under the accumulator's lock.

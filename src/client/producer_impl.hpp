@@ -27,7 +27,7 @@
 #include "base/spin_lock.hpp"
 #include "codec/batch_builder.hpp"
 #include "rill/producer.hpp"
-#include "broker/node_state.hpp"
+#include "broker/broker.hpp"
 #include "client/partitioner.hpp"
 
 namespace rill::client {
@@ -53,7 +53,6 @@ struct PartitionAccumulator {
   std::int64_t batch_timestamp = kNoTimestamp;   // producer clock for the open batch's records
   Callbacks callbacks;                           // of the open batch's records
   TopicHandle* topic = nullptr;
-  storage::Partition* log = nullptr;
   std::int32_t partition = 0;
   // Idempotent producers: the sequence the next batch starts with
   // (idempotence.hpp).
@@ -65,9 +64,10 @@ struct PartitionAccumulator {
 };
 
 struct TopicHandle {
-  TopicHandle(std::shared_ptr<storage::TopicState> t, const ProducerOptions& options, std::uint32_t seed);
+  TopicHandle(std::shared_ptr<const broker::TopicRef> t, const broker::Broker& broker,
+              const ProducerOptions& options, std::uint32_t seed);
 
-  std::shared_ptr<storage::TopicState> state;
+  std::shared_ptr<const broker::TopicRef> state;  // the topic as the broker resolved it
   std::vector<std::unique_ptr<PartitionAccumulator>> accumulators;
   client::KeylessPartitioner keyless;
   std::size_t batch_limit;  // bytes at which a batch is sent
@@ -76,7 +76,7 @@ struct TopicHandle {
 
 // What appending one batch produced, for the futures and callbacks.
 struct BatchOutcome {
-  storage::AppendStatus status = storage::AppendStatus::ok;
+  broker::ProduceStatus status = broker::ProduceStatus::ok;
   std::int64_t base_offset = -1;
   bool durable = false;  // synced before the append returned
   std::int32_t base_sequence = -1;  // the batch's first sequence (idempotent, appended)
@@ -86,7 +86,7 @@ struct BatchOutcome {
 
 class ProducerImpl {
  public:
-  ProducerImpl(std::shared_ptr<detail::NodeState> node, const ProducerOptions& options);
+  ProducerImpl(std::shared_ptr<broker::Broker> broker, const ProducerOptions& options);
   ~ProducerImpl();
 
   SendFuture send(std::string_view topic, const Record& record, SendCallback* callback);
@@ -106,7 +106,7 @@ class ProducerImpl {
   // batch's base sequence (-1 when not written or not idempotent); sets a
   // new handle's sequences from its partitions.
   [[nodiscard]] codec::ProducerFields producer_fields(const PartitionAccumulator& acc) const noexcept;
-  std::int32_t note_append(PartitionAccumulator& acc, const storage::AppendResult& r,
+  std::int32_t note_append(PartitionAccumulator& acc, const broker::ProduceResult& r,
                            std::int64_t records) noexcept;
   void start_sequences(TopicHandle& h) noexcept;
 
@@ -117,6 +117,9 @@ class ProducerImpl {
   // keep_on_full, a full partition leaves the batch open (try_send).
   BatchOutcome send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full);
   void complete(BatchOutcome& outcome, PartitionAccumulator& acc);
+  // One batch of `acc` to the broker (producer.cpp).
+  [[nodiscard]] broker::ProduceResult produce(PartitionAccumulator& acc, std::span<std::byte> batch, bool wait,
+                                              detail::Deadline deadline) noexcept;
   SendFuture send_alone(PartitionAccumulator& acc, const Record& record, std::int64_t timestamp,
                         SendCallback* callback, std::unique_lock<base::SpinLock>& lock);
   // try_send's work under the accumulator's lock; never waits.
@@ -128,9 +131,9 @@ class ProducerImpl {
   void flush_accumulator(PartitionAccumulator& acc);
   void linger_loop();
   std::shared_ptr<const Error> make_error(const TopicHandle& h, std::int32_t partition,
-                                          storage::AppendStatus status) const;
+                                          broker::ProduceStatus status) const;
 
-  std::shared_ptr<detail::NodeState> node_;
+  std::shared_ptr<broker::Broker> broker_;
   const ProducerOptions options_;
   IdempotenceClaim idempotence_;  // holds options_.idempotence_id until close()
   CompletionPool* pool_;

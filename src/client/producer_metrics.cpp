@@ -22,8 +22,8 @@ ProducerMetrics ProducerImpl::metrics() { return metrics(metrics_link_.client_id
 
 ClientLink ProducerImpl::link_metrics() {
   ClientLink link;
-  link.client_id = node_->clients.producer_name(options_.client_id);
-  link.registration = node_->clients.add(
+  link.client_id = broker_->client_registry().producer_name(options_.client_id);
+  link.registration = broker_->client_registry().add(
       broker::ClientRegistry::ProducerSource([this, name = link.client_id] { return metrics(name); }));
   return link;
 }

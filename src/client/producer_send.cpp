@@ -22,7 +22,7 @@ void open_batch(PartitionAccumulator& acc, bool lingering) {
 SendFuture ProducerImpl::send(std::string_view topic, const Record& record, SendCallback* callback) {
   TopicHandle& h = *handle(topic);
   const std::size_t bound = codec::BatchBuilder::record_size_bound(record);
-  const auto& o = h.state->options;
+  const auto& o = h.state->options();
   if (bound > o.max_record_bytes) {
     throw Error(ErrorCode::record_too_large,
                 fmt::format("send to topic \"{}\": the record takes {} bytes encoded (key {}, value {}, "
@@ -92,14 +92,14 @@ SendStatus ProducerImpl::try_send(std::string_view topic, const Record& record, 
   try {
     if (closed_.load(std::memory_order_relaxed)) return SendStatus::closed;  // relaxed: a flag
     TopicHandle* h = last_handle_.load(std::memory_order_acquire);  // pairs with handle()'s store
-    if (h == nullptr || h->state->name != topic || h->state->deleted.load(std::memory_order_relaxed)) {
+    if (h == nullptr || h->state->name() != topic || h->state->deleted()) {
       h = find_handle(topic);
       if (h == nullptr) return SendStatus::not_found;
       last_handle_.store(h, std::memory_order_release);
     }
     const std::size_t bound = codec::BatchBuilder::record_size_bound(record);
-    if (bound > h->state->options.max_record_bytes) return SendStatus::too_large;
-    const TopicOptions& o = h->state->options;
+    if (bound > h->state->options().max_record_bytes) return SendStatus::too_large;
+    const TopicOptions& o = h->state->options();
     if (!record.key && o.cleanup == CleanupPolicy::compact && o.storage == StorageKind::durable) {
       return SendStatus::invalid;  // send() throws Error(invalid_argument) here
     }
@@ -127,7 +127,7 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
   if (!acc.builder) acc.builder.emplace(limit);
   if (!acc.builder->empty() && acc.builder->size_bytes() + bound > limit) {
     before = send_batch_locked(acc, false, true);
-    if (before.status == storage::AppendStatus::full) return SendStatus::full;  // batch stays open
+    if (before.status == broker::ProduceStatus::full) return SendStatus::full;  // batch stays open
   }
   if (bound + codec::kBatchHeaderSize > limit) return try_send_alone(acc, record, bound, out);
   const bool lingering = options_.linger.count() > 0;
@@ -139,13 +139,13 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
   RecordMetadata md{acc.partition, -1, ts};
   if (!lingering) {
     now = send_batch_locked(acc, false, true);
-    if (now.status == storage::AppendStatus::full) {
+    if (now.status == broker::ProduceStatus::full) {
       acc.builder->reset();  // the batch held only this record: it was not taken
       acc.counters.set_open_records(0);
       acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a timer hint
       return SendStatus::full;
     }
-    if (now.status != storage::AppendStatus::ok) return SendStatus::failed;  // callbacks got the error
+    if (now.status != broker::ProduceStatus::ok) return SendStatus::failed;  // callbacks got the error
     md.offset = now.base_offset + index;
     md.durable = now.durable;
     md.sequence = record_sequence(now.base_sequence, index);
@@ -161,12 +161,12 @@ SendStatus ProducerImpl::try_send_alone(PartitionAccumulator& acc, const Record&
   const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : base::wall_clock_ms();
   codec::BatchBuilder alone(bound + codec::kBatchHeaderSize + 8);
   if (!alone.try_append(record, ts)) return SendStatus::too_large;
-  const storage::AppendResult r =
-      acc.log->append(alone.finish(producer_fields(acc)), false, detail::WaitClock::now());
+  const broker::ProduceResult r =
+      produce(acc, alone.finish(producer_fields(acc)), false, detail::WaitClock::now());
   const std::int32_t sequence = note_append(acc, r, 1);
   acc.counters.add_batch(r.status, 1, alone.size_bytes());
-  if (r.status == storage::AppendStatus::failed) return SendStatus::failed;
-  if (r.status != storage::AppendStatus::ok) return SendStatus::full;
+  if (r.status == broker::ProduceStatus::failed) return SendStatus::failed;
+  if (r.status != broker::ProduceStatus::ok) return SendStatus::full;
   acc.topic->keyless.batch_sent(acc.partition);
   if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts, r.durable, sequence};
   return SendStatus::ok;

@@ -260,24 +260,34 @@ void GroupCoordinator::attach_store(std::unique_ptr<OffsetStore> store, Committe
   }
 }
 
-std::size_t GroupCoordinator::commit(const std::string& group_id, const std::string& member,
-                                     const std::map<TopicPartition, std::int64_t>& offsets) {
+void GroupCoordinator::commit(const std::string& group_id, const std::string& member,
+                              const std::map<TopicPartition, std::int64_t>& offsets) {
   std::lock_guard lock(mutex_);
   Group& group = groups_[group_id];
-  std::map<TopicPartition, std::int64_t> accepted;
-  for (const auto& [tp, offset] : offsets) {
-    if (!member.empty()) {
-      const auto owner = group.owners.find(tp);
-      if (owner == group.owners.end() || owner->second != member) continue;
+  if (!member.empty()) {
+    if (!group.members.contains(member)) {
+      throw Error(ErrorCode::commit_failed,
+                  fmt::format("commit for group \"{}\" failed: member {} is no longer in the group (it "
+                              "left, or was removed after its session timeout; its partitions may "
+                              "belong to others now); nothing was committed: poll() to rejoin",
+                              group_id, member));
     }
-    accepted.emplace(tp, offset);
+    for (const auto& [tp, offset] : offsets) {
+      const auto owner = group.owners.find(tp);
+      if (owner == group.owners.end() || owner->second != member) {
+        throw Error(ErrorCode::commit_failed,
+                    fmt::format("commit for group \"{}\" failed: topic \"{}\" partition {} is not owned "
+                                "by member {} (it was reassigned by a rebalance, or never assigned to "
+                                "it); nothing was committed",
+                                group_id, tp.topic, tp.partition, member));
+      }
+    }
   }
-  if (store_ && !accepted.empty()) {
+  if (store_ && !offsets.empty()) {
     const std::int64_t now_ms = base::wall_clock_ms();
-    store_->append(group_id, accepted, now_ms);
+    store_->append(group_id, offsets, now_ms);
   }
-  for (const auto& [tp, offset] : accepted) group.committed[tp] = offset;
-  return accepted.size();
+  for (const auto& [tp, offset] : offsets) group.committed[tp] = offset;
 }
 
 std::optional<std::int64_t> GroupCoordinator::committed(const std::string& group_id,

@@ -119,13 +119,14 @@ class GroupCoordinator {
   // store replayed). Called once, before the node is shared.
   void attach_store(std::unique_ptr<OffsetStore> store, CommittedOffsets restored);
 
-  // Stores offsets for the group. With a non-empty `member`, only the
-  // partitions that member owns are stored (a member removed for silence
-  // cannot move its old partitions' offsets back); returns how many were.
-  // With a store attached they are appended to it first, as one batch;
-  // when that fails nothing is stored and Error(io) is thrown.
-  std::size_t commit(const std::string& group, const std::string& member,
-                     const std::map<TopicPartition, std::int64_t>& offsets);
+  // Stores offsets for the group. With a non-empty `member` (a subscribed
+  // consumer), the member must be live and own every partition in
+  // `offsets`, else Error(commit_failed) naming why and nothing is stored
+  // (a member removed for silence cannot move its old partitions' offsets
+  // back). With a store attached they are appended to it first, as one
+  // batch; when that fails nothing is stored and Error(io) is thrown.
+  void commit(const std::string& group, const std::string& member,
+              const std::map<TopicPartition, std::int64_t>& offsets);
   [[nodiscard]] std::optional<std::int64_t> committed(const std::string& group,
                                                       const TopicPartition& tp) const;
 

@@ -158,6 +158,44 @@ TEST_CASE("group: a member that stops polling is removed after its session timeo
   CHECK(settle({&silent, &busy}, [&] { return silent.assignment().size() == 1 && busy.assignment().size() == 1; }));
 }
 
+TEST_CASE("group: a commit from a removed member or for a partition it does not own fails and stores nothing", "[group]") {
+  rill::Node node = rill::Node::in_memory();
+  node.create_topic("t", {.partitions = 2});
+  const rill::ConsumerOptions options{.group = "g", .session_timeout = 100ms};
+  rill::Consumer silent(node, options);
+  rill::Consumer busy(node, options);
+  silent.subscribe({"t"});
+  busy.subscribe({"t"});
+  CHECK(settle({&silent, &busy}, [&] { return silent.assignment().size() == 1 && busy.assignment().size() == 1; }));
+  const TopicPartition mine = silent.assignment().at(0);
+  const TopicPartition theirs = busy.assignment().at(0);
+  // A partition of another member: refused, and nothing of the commit is stored.
+  try {
+    silent.commit({{mine, 1}, {theirs, 7}});
+    FAIL("a commit of another member's partition was accepted");
+  } catch (const rill::Error& e) {
+    CHECK(e.code() == rill::ErrorCode::commit_failed);
+    CHECK(std::string(e.what()).find("partition " + std::to_string(theirs.partition) + " is not owned") !=
+          std::string::npos);
+  }
+  CHECK_FALSE(silent.committed(mine).has_value());
+  CHECK_FALSE(silent.committed(theirs).has_value());
+  silent.commit({{mine, 1}});
+  CHECK(silent.committed(mine) == 1);
+  // Removed for silence (busy takes both partitions): the old owner's
+  // commit cannot move the new owner's offsets back.
+  CHECK(settle({&busy}, [&] { return busy.assignment().size() == 2; }));
+  busy.commit({{mine, 5}});
+  try {
+    silent.commit({{mine, 2}});
+    FAIL("a removed member's commit was accepted");
+  } catch (const rill::Error& e) {
+    CHECK(e.code() == rill::ErrorCode::commit_failed);
+    CHECK(std::string(e.what()).find("no longer in the group") != std::string::npos);
+  }
+  CHECK(busy.committed(mine) == 5);
+}
+
 TEST_CASE("group: two groups each read every record", "[group]") {
   rill::Node node = rill::Node::in_memory();
   node.create_topic("t", {.partitions = 3});

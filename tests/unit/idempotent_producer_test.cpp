@@ -21,7 +21,7 @@
 #include "log/segment_log.hpp"
 #include "rill/rill.hpp"
 #include "test_util.hpp"
-#include "broker/node_state.hpp"
+#include "broker/local_broker.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -39,7 +39,8 @@ rill::TopicOptions durable(std::int32_t partitions) {
 }
 
 rill::storage::Partition& partition_of(const rill::Node& node, const std::string& topic, int p) {
-  return *node.state()->find_topic(topic)->partitions[static_cast<std::size_t>(p)];
+  auto& broker = dynamic_cast<rill::broker::LocalBroker&>(*rill::detail::broker_of(node));
+  return *broker.find_topic(topic)->partitions[static_cast<std::size_t>(p)];
 }
 
 // The producer fields and offsets of every batch in a partition, in order.

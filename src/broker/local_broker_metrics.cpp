@@ -1,13 +1,12 @@
-// Node::metrics(): the partitions' counters, summed per topic, and the live
-// producers' and consumers' (client_registry.hpp).
+// LocalBroker::metrics(): the partitions' counters, summed per topic, and
+// the live producers' and consumers' (client_registry.hpp).
 #include <memory>
 #include <vector>
 
 #include "rill/metrics.hpp"
-#include "rill/node.hpp"
-#include "broker/node_state.hpp"
+#include "broker/local_broker.hpp"
 
-namespace rill {
+namespace rill::broker {
 namespace {
 
 void add_counts(PartitionCounts& total, const PartitionCounts& part) noexcept {
@@ -39,18 +38,18 @@ TopicMetrics topic_metrics(const storage::TopicState& t) {
 
 }  // namespace
 
-NodeMetrics Node::metrics() const {
-  std::vector<std::shared_ptr<storage::TopicState>> topics;
+NodeMetrics LocalBroker::metrics() const {
+  std::vector<std::shared_ptr<storage::TopicState>> held;
   {
-    std::lock_guard lock(state_->catalog_mutex);
-    topics.reserve(state_->topics.size());
-    for (const auto& [name, t] : state_->topics) topics.push_back(t);  // sorted by name
+    std::lock_guard lock(catalog_mutex);
+    held.reserve(topics.size());
+    for (const auto& [name, t] : topics) held.push_back(t);  // sorted by name
   }
   NodeMetrics out;
-  out.topics.reserve(topics.size());
-  for (const auto& t : topics) out.topics.push_back(topic_metrics(*t));
-  state_->clients.collect(out);
+  out.topics.reserve(held.size());
+  for (const auto& t : held) out.topics.push_back(topic_metrics(*t));
+  clients.collect(out);
   return out;
 }
 
-}  // namespace rill
+}  // namespace rill::broker

@@ -1,6 +1,6 @@
-// The durable side of rill::Node: Node::open, and the creation, reopening
-// and deletion of StorageKind::durable topics (catalog.hpp, durable_partition.hpp).
-#include "broker/node_durable.hpp"
+// LocalBroker on a data directory: open, and the creation, reopening and
+// deletion of StorageKind::durable topics (catalog.hpp, durable_partition.hpp).
+#include "broker/local_broker.hpp"
 
 #include <fmt/format.h>
 
@@ -9,19 +9,17 @@
 
 #include "log/file_system.hpp"
 #include "rill/error.hpp"
-#include "rill/node.hpp"
 #include "broker/catalog.hpp"
 #include "storage/durable_partition.hpp"
 #include "group/offset_store.hpp"
 #include "storage/topic_options.hpp"
 
-namespace rill {
-namespace broker {
+namespace rill::broker {
 namespace {
 
 
-std::shared_ptr<storage::TopicState> open_durable_topic(detail::NodeState& node, const CatalogEntry& entry) {
-  const detail::NodeDirectory& dir = *node.directory;
+std::shared_ptr<storage::TopicState> open_durable_topic(LocalBroker& node, const CatalogEntry& entry) {
+  const BrokerDirectory& dir = *node.directory;
   auto t = std::make_shared<storage::TopicState>();
   t->name = entry.name;
   t->options = entry.options;
@@ -49,7 +47,7 @@ std::shared_ptr<storage::TopicState> open_durable_topic(detail::NodeState& node,
 }
 
 // The durable topics of the node, for the catalog (under admin_mutex).
-std::vector<CatalogEntry> durable_entries(detail::NodeState& node) {
+std::vector<CatalogEntry> durable_entries(LocalBroker& node) {
   std::vector<CatalogEntry> entries;
   std::lock_guard lock(node.catalog_mutex);
   for (const auto& [name, t] : node.topics) {
@@ -72,7 +70,8 @@ void remove_partition_dirs(const std::string& dir, const std::string& name, std:
 }  // namespace
 
 
-void create_durable_topic(detail::NodeState& node, std::string_view name, const TopicOptions& requested) {
+void LocalBroker::create_durable_topic(std::string_view name, const TopicOptions& requested) {
+  LocalBroker& node = *this;
   const CatalogEntry entry{std::string(name), storage::resolve_topic_options(name, requested, StorageKind::durable)};
   const std::string& dir = node.directory->path;
   if (node.find_topic(name)) {
@@ -97,7 +96,8 @@ void create_durable_topic(detail::NodeState& node, std::string_view name, const 
   }
 }
 
-void delete_durable_topic(detail::NodeState& node, storage::TopicState& t) {
+void LocalBroker::delete_durable_topic(storage::TopicState& t) {
+  LocalBroker& node = *this;
   const std::string& dir = node.directory->path;
   write_catalog(log::default_file_system(), dir, durable_entries(node));
   for (auto& partition : t.partitions) static_cast<storage::DurablePartition&>(*partition).close();
@@ -105,9 +105,7 @@ void delete_durable_topic(detail::NodeState& node, storage::TopicState& t) {
   log::default_file_system().sync_directory(dir);
 }
 
-}  // namespace broker
-
-Node Node::open(const std::filesystem::path& dir, const NodeOptions& options) {
+std::shared_ptr<LocalBroker> LocalBroker::open(const std::filesystem::path& dir, const NodeOptions& options) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) {
     if (!options.create_if_missing) {
@@ -120,29 +118,25 @@ Node Node::open(const std::filesystem::path& dir, const NodeOptions& options) {
   } else if (!std::filesystem::is_directory(dir, ec)) {
     throw Error(ErrorCode::invalid_argument, fmt::format("data directory \"{}\" is not a directory", dir.string()));
   }
-  auto state = std::make_shared<detail::NodeState>();
-  state->directory = std::make_unique<detail::NodeDirectory>();
+  auto state = std::make_shared<LocalBroker>();
+  state->directory = std::make_unique<BrokerDirectory>();
   // Absolute, so that a later chdir of the process cannot move the partitions.
   state->directory->path = std::filesystem::absolute(dir).lexically_normal().string();
   if (state->directory->path.size() > 1 && state->directory->path.back() == '/') {
     state->directory->path.pop_back();
   }
   state->directory->options = options;
-  state->directory->lock = std::make_unique<broker::DirectoryLock>(state->directory->path);
-  for (const broker::CatalogEntry& e : broker::read_catalog(log::default_file_system(), state->directory->path)) {
-    broker::CatalogEntry entry{e.name, storage::resolve_topic_options(e.name, e.options, StorageKind::durable)};
-    state->topics.emplace(entry.name, broker::open_durable_topic(*state, entry));
+  state->directory->lock = std::make_unique<DirectoryLock>(state->directory->path);
+  for (const CatalogEntry& e : read_catalog(log::default_file_system(), state->directory->path)) {
+    CatalogEntry entry{e.name, storage::resolve_topic_options(e.name, e.options, StorageKind::durable)};
+    state->topics.emplace(entry.name, open_durable_topic(*state, entry));
   }
   // Committed group offsets: replayed from __consumer_offsets (offset_store.hpp).
   auto store = std::make_unique<group::OffsetStore>(state->directory->path, options.repair, &state->data_signal,
                                                     state->directory->log_cleaner);
   group::CommittedOffsets restored = store->replay();
   state->groups.attach_store(std::move(store), std::move(restored));
-  return Node(std::move(state));
+  return state;
 }
 
-std::filesystem::path Node::directory() const {
-  return state_->directory ? std::filesystem::path(state_->directory->path) : std::filesystem::path();
-}
-
-}  // namespace rill
+}  // namespace rill::broker

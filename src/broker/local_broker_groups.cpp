@@ -1,5 +1,6 @@
-// rill::Node's consumer-group administration: list_groups, describe_group
-// and reset_group_offsets, over the coordinator's administration calls
+// LocalBroker's group calls (join, sync, leave, commit, offset fetch) over
+// the coordinator, and the group administration (list_groups,
+// describe_group, reset_group_offsets) over its administration calls
 // (group_coordinator_admin.cpp) and the topics' retained windows.
 #include <fmt/format.h>
 
@@ -7,22 +8,21 @@
 #include <set>
 
 #include "rill/error.hpp"
-#include "rill/node.hpp"
 #include "base/names.hpp"
-#include "broker/node_state.hpp"
+#include "broker/local_broker.hpp"
 
-namespace rill {
+namespace rill::broker {
 namespace {
 
 // The partition's retained window, or nullopt when the topic or the
 // partition no longer exists.
-std::optional<PartitionInfo> window_of(const detail::NodeState& state, const TopicPartition& tp) {
+std::optional<PartitionInfo> window_of(const LocalBroker& state, const TopicPartition& tp) {
   const std::shared_ptr<storage::TopicState> t = state.find_topic(tp.topic);
   if (!t || tp.partition < 0 || tp.partition >= t->partition_count()) return std::nullopt;
   return t->partitions[static_cast<std::size_t>(tp.partition)]->info();
 }
 
-GroupPartitionDescription describe_partition(const detail::NodeState& state, const TopicPartition& tp,
+GroupPartitionDescription describe_partition(const LocalBroker& state, const TopicPartition& tp,
                                              std::optional<std::int64_t> committed) {
   GroupPartitionDescription d{tp, committed, std::nullopt, std::nullopt};
   if (const std::optional<PartitionInfo> window = window_of(state, tp)) {
@@ -41,7 +41,7 @@ GroupPartitionDescription describe_partition(const detail::NodeState& state, con
 
 // What reset_group_offsets stores: the partitions to move, each at its
 // start or end offset now.
-std::map<TopicPartition, std::int64_t> plan_reset(const detail::NodeState& state, std::string_view topic,
+std::map<TopicPartition, std::int64_t> plan_reset(const LocalBroker& state, std::string_view topic,
                                                   OffsetReset to,
                                                   const std::map<TopicPartition, std::int64_t>& committed) {
   std::vector<TopicPartition> partitions;
@@ -62,11 +62,37 @@ std::map<TopicPartition, std::int64_t> plan_reset(const detail::NodeState& state
 
 }  // namespace
 
-std::vector<std::string> Node::list_groups() const { return state_->groups.group_ids(); }
+JoinGroupResponse LocalBroker::join_group(const JoinGroupRequest& request) {
+  JoinGroupResponse r;
+  r.member_id = groups.join(request.group, {request.topics, request.strategy, request.session_timeout});
+  r.generation = group_generation();
+  return r;
+}
 
-GroupDescription Node::describe_group(std::string_view group) const {
+SyncGroupResponse LocalBroker::sync_group(const std::string& group, const std::string& member_id) {
+  const std::int64_t generation = group_generation();
+  group::SyncResult r = groups.sync(group, member_id);
+  return SyncGroupResponse{r.member_alive, generation, std::move(r.target)};
+}
+
+std::int64_t LocalBroker::group_generation() const noexcept { return static_cast<std::int64_t>(groups.epoch()); }
+
+void LocalBroker::leave_group(const std::string& group, const std::string& member_id) { groups.leave(group, member_id); }
+
+void LocalBroker::commit_offsets(const std::string& group, const std::string& member_id,
+                                 const std::map<TopicPartition, std::int64_t>& offsets) {
+  groups.commit(group, member_id, offsets);
+}
+
+std::optional<std::int64_t> LocalBroker::fetch_offset(const std::string& group, const TopicPartition& tp) const {
+  return groups.committed(group, tp);
+}
+
+std::vector<std::string> LocalBroker::list_groups() { return groups.group_ids(); }
+
+GroupDescription LocalBroker::describe_group(std::string_view group) {
   base::validate_group_id(group);
-  const std::optional<group::GroupSnapshot> snapshot = state_->groups.snapshot(group);
+  const std::optional<group::GroupSnapshot> snapshot = groups.snapshot(group);
   if (!snapshot) unknown_group(group);
   GroupDescription d{std::string(group), {}, {}};
   std::set<TopicPartition> partitions;
@@ -78,20 +104,20 @@ GroupDescription Node::describe_group(std::string_view group) const {
   for (const TopicPartition& tp : partitions) {
     const auto c = snapshot->committed.find(tp);
     d.partitions.push_back(describe_partition(
-        *state_, tp, c == snapshot->committed.end() ? std::nullopt : std::optional<std::int64_t>(c->second)));
+        *this, tp, c == snapshot->committed.end() ? std::nullopt : std::optional<std::int64_t>(c->second)));
   }
   return d;
 }
 
-std::map<TopicPartition, std::int64_t> Node::reset_group_offsets(std::string_view group, std::string_view topic,
+std::map<TopicPartition, std::int64_t> LocalBroker::reset_group_offsets(std::string_view group, std::string_view topic,
                                                                  OffsetReset to) {
   base::validate_group_id(group);
   if (!topic.empty()) base::validate_topic_name(topic);
-  const detail::NodeState& state = *state_;
+  const LocalBroker& state = *this;
   // Unknown group: Error(not_found) from the coordinator, with the message of unknown_group().
-  return state_->groups.reset_offsets(group, [&](const std::map<TopicPartition, std::int64_t>& committed) {
+  return groups.reset_offsets(group, [&](const std::map<TopicPartition, std::int64_t>& committed) {
     return plan_reset(state, topic, to, committed);
   });
 }
 
-}  // namespace rill
+}  // namespace rill::broker
