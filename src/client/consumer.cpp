@@ -48,7 +48,20 @@ const AssignedPartition& ConsumerImpl::require(const TopicPartition& tp) const {
   return const_cast<ConsumerImpl*>(this)->require(tp);
 }
 
-void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<storage::TopicState> topic,
+std::shared_ptr<const broker::TopicRef> ConsumerImpl::topic_of(const TopicPartition& tp) const {
+  auto t = broker_->resolve(tp.topic);
+  if (!t) {
+    throw Error(ErrorCode::not_found,
+                fmt::format("topic \"{}\" does not exist (create it with Node::create_topic)", tp.topic));
+  }
+  if (tp.partition < 0 || tp.partition >= t->partition_count()) {
+    throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" has no partition {} (it has {})", tp.topic,
+                                                  tp.partition, t->partition_count()));
+  }
+  return t;
+}
+
+void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<const broker::TopicRef> topic,
                                  std::optional<std::int64_t> committed,
                                  std::unique_ptr<storage::PartitionReader> reader) {
   const bool earliest = options_.auto_offset_reset == OffsetReset::earliest;
@@ -58,7 +71,7 @@ void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<stora
     const std::int64_t start = committed ? *committed
                                : earliest ? storage::Partition::kEarliest
                                           : storage::Partition::kLatest;
-    reader = topic->partitions[static_cast<std::size_t>(tp.partition)]->open_reader(start);
+    reader = storage_of(*topic, tp.partition).open_reader(start);
   }
   reader->check_crcs(options_.check_crcs);  // a handed-over reader follows this consumer's choice
   AssignedPartition ap;
@@ -105,15 +118,8 @@ void ConsumerImpl::assign(const std::vector<TopicPartition>& partitions) {
   if (mode_ == Mode::subscribed) {
     throw Error(ErrorCode::invalid_argument, "assign() while subscribed: call unsubscribe() first");
   }
-  std::vector<std::pair<TopicPartition, std::shared_ptr<storage::TopicState>>> wanted;
-  for (const TopicPartition& tp : partitions) {
-    auto t = broker_->topic_or_throw(tp.topic);
-    if (tp.partition < 0 || tp.partition >= t->partition_count()) {
-      throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" has no partition {} (it has {})", tp.topic,
-                                                    tp.partition, t->partition_count()));
-    }
-    wanted.emplace_back(tp, std::move(t));
-  }
+  std::vector<std::pair<TopicPartition, std::shared_ptr<const broker::TopicRef>>> wanted;
+  for (const TopicPartition& tp : partitions) wanted.emplace_back(tp, topic_of(tp));
   std::vector<TopicPartition> dropped;
   for (const AssignedPartition& a : assigned_) {
     if (std::find(partitions.begin(), partitions.end(), a.tp) == partitions.end()) dropped.push_back(a.tp);

@@ -16,7 +16,7 @@ void ConsumerCounters::SlotRelease::operator()(PartitionSlot* slot) const noexce
 ConsumerCounters::ConsumerCounters() : table_(std::make_shared<SlotTable>()) {}
 
 ConsumerCounters::SlotHandle ConsumerCounters::attach(const TopicPartition& tp,
-                                                      std::shared_ptr<storage::TopicState> topic,
+                                                      std::shared_ptr<const broker::TopicRef> topic,
                                                       std::int64_t position) {
   SlotHandle slot(new PartitionSlot(tp, std::move(topic)), SlotRelease{table_});
   slot->publish_position(position);
@@ -25,7 +25,8 @@ ConsumerCounters::SlotHandle ConsumerCounters::attach(const TopicPartition& tp,
   return slot;
 }
 
-ConsumerMetrics ConsumerCounters::snapshot(const std::string& client_id, const std::string& group) const {
+ConsumerMetrics ConsumerCounters::snapshot(const std::string& client_id, const std::string& group,
+                                           broker::Broker& broker) const {
   ConsumerMetrics m;
   m.client_id = client_id;
   m.group = group;
@@ -41,7 +42,7 @@ ConsumerMetrics ConsumerCounters::snapshot(const std::string& client_id, const s
       ConsumerPartitionMetrics p;
       p.partition = slot->tp;
       p.position = slot->position.load(std::memory_order_relaxed);
-      p.end_offset = slot->topic->partitions[static_cast<std::size_t>(slot->tp.partition)]->end_offset();
+      p.end_offset = broker.list_offset(*slot->topic, slot->tp.partition, {broker::OffsetSpec::Kind::latest});
       p.lag = std::max<std::int64_t>(0, p.end_offset - p.position);
       p.records_lost = slot->records_lost.load(std::memory_order_relaxed);
       m.partitions.push_back(std::move(p));

@@ -26,17 +26,17 @@
 #include <vector>
 
 #include "rill/metrics.hpp"
-#include "storage/topic_state.hpp"
+#include "broker/broker.hpp"
 
 namespace rill::client {
 
 // One assigned partition as the collectors see it.
 struct PartitionSlot {
-  PartitionSlot(TopicPartition partition, std::shared_ptr<storage::TopicState> state) noexcept
-      : tp(std::move(partition)), topic(std::move(state)) {}
+  PartitionSlot(TopicPartition partition, std::shared_ptr<const broker::TopicRef> ref) noexcept
+      : tp(std::move(partition)), topic(std::move(ref)) {}
 
   const TopicPartition tp;
-  const std::shared_ptr<storage::TopicState> topic;
+  const std::shared_ptr<const broker::TopicRef> topic;
   // Written by the consumer's thread; read by collectors. Relaxed: values only.
   std::atomic<std::int64_t> position{0};
   std::atomic<std::uint64_t> records_lost{0};
@@ -67,7 +67,7 @@ class ConsumerCounters {
   ConsumerCounters();
 
   // A slot for a newly assigned partition, its position at `position`.
-  [[nodiscard]] SlotHandle attach(const TopicPartition& tp, std::shared_ptr<storage::TopicState> topic,
+  [[nodiscard]] SlotHandle attach(const TopicPartition& tp, std::shared_ptr<const broker::TopicRef> topic,
                                   std::int64_t position);
 
   // Consumer's thread only.
@@ -78,9 +78,10 @@ class ConsumerCounters {
     bump(records_lost_, lost);
   }
 
-  // Counters, slots (positions, lag against the partitions' end now) and
-  // totals. Any thread.
-  [[nodiscard]] ConsumerMetrics snapshot(const std::string& client_id, const std::string& group) const;
+  // Counters, slots (positions, lag against the partitions' end now, as
+  // `broker` lists it) and totals. Any thread.
+  [[nodiscard]] ConsumerMetrics snapshot(const std::string& client_id, const std::string& group,
+                                         broker::Broker& broker) const;
 
  private:
   static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {

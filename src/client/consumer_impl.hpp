@@ -19,9 +19,14 @@
 
 namespace rill::client {
 
+// The storage of a partition of a LocalBroker's topic, for the reader.
+[[nodiscard]] inline storage::Partition& storage_of(const broker::TopicRef& topic, std::int32_t partition) noexcept {
+  return static_cast<const broker::LocalTopic&>(topic).partition(partition);
+}
+
 struct AssignedPartition {
   TopicPartition tp;
-  std::shared_ptr<storage::TopicState> topic;
+  std::shared_ptr<const broker::TopicRef> topic;
   std::unique_ptr<storage::PartitionReader> reader;
   bool paused = false;
   std::optional<LossEvent> pending_loss;  // from a seek below the retained window
@@ -64,7 +69,7 @@ class ConsumerImpl {
   AssignedPartition& require(const TopicPartition& tp);
   // Adds `tp` at `committed`, else at auto_offset_reset; reuses `reader`
   // (a cursor parked by the group) when given.
-  void add_partition(const TopicPartition& tp, std::shared_ptr<storage::TopicState> topic,
+  void add_partition(const TopicPartition& tp, std::shared_ptr<const broker::TopicRef> topic,
                      std::optional<std::int64_t> committed,
                      std::unique_ptr<storage::PartitionReader> reader = nullptr);
   void remove_partitions(const std::vector<TopicPartition>& partitions);
@@ -80,6 +85,8 @@ class ConsumerImpl {
   [[nodiscard]] bool ready() const noexcept;
 
   std::shared_ptr<broker::LocalBroker> broker_;
+  // The topic `tp` names, checked to have that partition: Error(not_found).
+  [[nodiscard]] std::shared_ptr<const broker::TopicRef> topic_of(const TopicPartition& tp) const;
   const ConsumerOptions options_;
   std::vector<AssignedPartition> assigned_;  // sorted by tp
   Mode mode_ = Mode::none;

@@ -13,7 +13,7 @@ void ConsumerImpl::note_fetch() noexcept {
     lost += count;
     if (AssignedPartition* ap = find(e.partition); ap != nullptr) {
       ap->metrics_slot->add_lost(count);
-      ap->topic->partitions[static_cast<std::size_t>(e.partition.partition)]->counters.add_lost(count);
+      storage_of(*ap->topic, e.partition.partition).counters.add_lost(count);
     }
   }
   counters_.add_fetch(records_.size(), bytes, lost);
@@ -23,14 +23,14 @@ void ConsumerImpl::note_fetch() noexcept {
 ConsumerMetrics ConsumerImpl::metrics() const {
   // On the consumer's thread: the readers' positions are exact now.
   for (const AssignedPartition& ap : assigned_) ap.metrics_slot->publish_position(ap.reader->position());
-  return counters_.snapshot(metrics_link_.client_id, options_.group);
+  return counters_.snapshot(metrics_link_.client_id, options_.group, *broker_);
 }
 
 ClientLink ConsumerImpl::link_metrics() {
   ClientLink link;
   link.client_id = broker_->client_registry().consumer_name(options_.client_id);
   link.registration = broker_->client_registry().add(broker::ClientRegistry::ConsumerSource(
-      [this, name = link.client_id] { return counters_.snapshot(name, options_.group); }));
+      [this, name = link.client_id] { return counters_.snapshot(name, options_.group, *broker_); }));
   return link;
 }
 

@@ -54,7 +54,7 @@ void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
       broker_->groups.exchange(options_.group, member_id_, std::move(released), wanted);
   std::vector<TopicPartition> added;
   for (group::Acquired& a : taken) {
-    auto t = broker_->find_topic(a.partition.topic);
+    auto t = broker_->resolve(a.partition.topic);
     if (!t || a.partition.partition >= t->partition_count()) continue;  // deleted meanwhile
     add_partition(a.partition, std::move(t), a.committed, std::move(a.reader));
     added.push_back(a.partition);
@@ -64,7 +64,7 @@ void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
 
 void ConsumerImpl::read_partition(AssignedPartition& ap) {
   storage::PartitionReader& reader = *ap.reader;
-  const std::string_view topic_name = ap.topic->name;
+  const std::string_view topic_name = ap.topic->name();
   const std::size_t max = options_.max_poll_records;
   codec::BatchView batch;
   codec::DecodedRecord d;
@@ -164,7 +164,7 @@ PollResult ConsumerImpl::poll(std::chrono::milliseconds timeout) {
 void ConsumerImpl::seek(const TopicPartition& tp, std::int64_t offset) {
   AssignedPartition& ap = require(tp);
   const std::int64_t reached = ap.reader->seek(offset);
-  if (reached > offset && offset >= 0 && ap.topic->options.full_policy == FullPolicy::overwrite) {
+  if (reached > offset && offset >= 0 && ap.topic->options().full_policy == FullPolicy::overwrite) {
     ap.pending_loss = LossEvent{tp, offset, reached - offset};
   }
 }
@@ -178,7 +178,7 @@ void ConsumerImpl::seek_to(const std::vector<TopicPartition>& partitions, bool e
 std::int64_t ConsumerImpl::seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms) {
   AssignedPartition& ap = require(tp);
   const std::int64_t offset =
-      ap.topic->partitions[static_cast<std::size_t>(tp.partition)]->offset_for_timestamp(timestamp_ms);
+      broker_->list_offset(*ap.topic, tp.partition, {broker::OffsetSpec::Kind::timestamp, timestamp_ms});
   seek(tp, offset);
   return ap.reader->position();
 }
@@ -188,12 +188,8 @@ std::map<TopicPartition, std::int64_t> ConsumerImpl::offsets_for_times(
   check_open();
   std::map<TopicPartition, std::int64_t> out;
   for (const auto& [tp, timestamp_ms] : timestamps_ms) {
-    const auto t = broker_->topic_or_throw(tp.topic);
-    if (tp.partition < 0 || tp.partition >= t->partition_count()) {
-      throw Error(ErrorCode::not_found, fmt::format("topic \"{}\" has no partition {} (it has {})", tp.topic,
-                                                    tp.partition, t->partition_count()));
-    }
-    out[tp] = t->partitions[static_cast<std::size_t>(tp.partition)]->offset_for_timestamp(timestamp_ms);
+    const auto t = topic_of(tp);
+    out[tp] = broker_->list_offset(*t, tp.partition, {broker::OffsetSpec::Kind::timestamp, timestamp_ms});
   }
   return out;
 }
@@ -202,7 +198,7 @@ std::int64_t ConsumerImpl::position(const TopicPartition& tp) const { return req
 
 std::int64_t ConsumerImpl::lag(const TopicPartition& tp) const {
   const AssignedPartition& ap = require(tp);
-  const std::int64_t end = ap.topic->partitions[static_cast<std::size_t>(tp.partition)]->end_offset();
+  const std::int64_t end = broker_->list_offset(*ap.topic, tp.partition, {broker::OffsetSpec::Kind::latest});
   return std::max<std::int64_t>(0, end - ap.reader->position());
 }
 

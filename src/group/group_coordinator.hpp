@@ -69,7 +69,7 @@ struct SyncResult {
 // A partition a member gives back, with its cursor (may be null).
 struct Released {
   TopicPartition partition;
-  std::shared_ptr<storage::TopicState> topic;  // keeps the reader's partition alive
+  std::shared_ptr<const void> topic;  // keeps the reader's partition alive
   std::unique_ptr<storage::PartitionReader> reader;
 };
 
@@ -156,7 +156,7 @@ class GroupCoordinator {
     std::vector<TopicPartition> target;
   };
   struct Parked {
-    std::shared_ptr<storage::TopicState> topic;  // declared first: outlives the reader
+    std::shared_ptr<const void> topic;  // declared first: outlives the reader
     std::unique_ptr<storage::PartitionReader> reader;
   };
   struct Group {
