@@ -87,10 +87,10 @@ RunResult run_rill(const RunConfig& config) {
       const Ring::ReaderId id = readers[static_cast<std::size_t>(s)];
       Message message{};
       while (e.next < n && e.error.empty()) {
-        const rill::detail::ReadResult got = ring->try_read(id, message);
-        if (got.status == rill::detail::ReadStatus::empty) {
+        const rill::detail::BroadcastRead got = ring->try_read(id, message);
+        if (got.status == rill::detail::BroadcastReadStatus::empty) {
           std::this_thread::yield();
-        } else if (got.status == rill::detail::ReadStatus::lost) {
+        } else if (got.status == rill::detail::BroadcastReadStatus::lost) {
           e.error = fmt::format("gating ring reported {} lost", got.lost_count);
         } else {
           std::uint64_t seq = 0;

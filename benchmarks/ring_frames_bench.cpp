@@ -109,8 +109,8 @@ RunResult run_rill(const RunConfig& config) {
       [&] {
         return [&, body = std::vector<std::byte>()](MessageCheck& check) mutable {
           const ring::FrameRead read = reader.try_read(body);
-          if (read.status == ring::ReadStatus::empty) return false;
-          if (read.status != ring::ReadStatus::ok) {
+          if (read.status == ring::FrameReadStatus::empty) return false;
+          if (read.status != ring::FrameReadStatus::ok) {
             check.error = "a frame was aborted or lost";
             return true;
           }

@@ -147,7 +147,7 @@ FrameReader::FrameReader(FrameRing& ring) noexcept : ring_(ring) {
 }
 
 FrameRead FrameReader::skip(std::uint64_t span, std::int64_t first, std::uint32_t count,
-                            ReadStatus status) {
+                            FrameReadStatus status) {
   next_offset_ = first + count;
   // release: we are done with the bytes before the new position; pairs with
   // the producers' acquire in position().
@@ -160,7 +160,7 @@ FrameRead FrameReader::try_read(std::vector<std::byte>& body) {
   auto overrun = [&]() -> FrameRead {
     // Resume at the tail; everything before it is lost to this reader.
     const FrameRing::Tail t = ring_.read_tail();
-    const FrameRead lost{ReadStatus::lost, next_offset_,
+    const FrameRead lost{FrameReadStatus::lost, next_offset_,
                          static_cast<std::uint32_t>(t.offset - next_offset_)};
     next_offset_ = t.offset;
     position_.store(t.position, std::memory_order_release);  // as in skip()
@@ -173,18 +173,18 @@ FrameRead FrameReader::try_read(std::vector<std::byte>& body) {
     // The header load is a full-barrier CAS: it acquires the commit.
     if (!ring_.header_at(p, state)) {
       if (lossy && ring_.read_tail().position - p > ring_.capacity()) return overrun();
-      return {ReadStatus::empty};  // nothing claimed at p yet
+      return {FrameReadStatus::empty};  // nothing claimed at p yet
     }
     const std::uint64_t span = FrameRing::span_of(state);
     const std::uint32_t count = FrameRing::count_of(state);
     switch (FrameRing::kind_of(state)) {
       case FrameKind::padding:
-        skip(span, next_offset_, 0, ReadStatus::ok);
+        skip(span, next_offset_, 0, FrameReadStatus::ok);
         continue;
-      case FrameKind::aborted: return skip(span, next_offset_, count, ReadStatus::aborted);
+      case FrameKind::aborted: return skip(span, next_offset_, count, FrameReadStatus::aborted);
       case FrameKind::claimed:
         if (ring_.stuck_for_long(p, watch_) && ring_.abort_claimed(p, state)) continue;
-        return {ReadStatus::empty};
+        return {FrameReadStatus::empty};
       case FrameKind::data: break;
     }
     const auto bytes = static_cast<std::size_t>(
@@ -204,7 +204,7 @@ FrameRead FrameReader::try_read(std::vector<std::byte>& body) {
       std::atomic_thread_fence(std::memory_order_acquire);
       if (ring_.read_tail().position - p > ring_.capacity()) return overrun();
     }
-    return skip(span, next_offset_, count, ReadStatus::ok);
+    return skip(span, next_offset_, count, FrameReadStatus::ok);
   }
 }
 

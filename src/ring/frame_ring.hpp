@@ -100,7 +100,7 @@ struct FrameClaim {
 };
 
 // What one FrameReader::try_read found.
-enum class ReadStatus : std::uint8_t {
+enum class FrameReadStatus : std::uint8_t {
   ok,       // a data frame was copied out
   empty,    // nothing committed at the reader's position yet
   aborted,  // a stuck claim was padded over: `record_count` offsets skipped
@@ -108,7 +108,7 @@ enum class ReadStatus : std::uint8_t {
 };
 
 struct FrameRead {
-  ReadStatus status = ReadStatus::empty;
+  FrameReadStatus status = FrameReadStatus::empty;
   std::int64_t first_offset = 0;  // the first offset of the frame (or of the loss)
   std::uint32_t record_count = 0;
 };
@@ -264,7 +264,7 @@ class FrameReader {
   [[nodiscard]] std::int64_t next_offset() const noexcept { return next_offset_; }
 
  private:
-  FrameRead skip(std::uint64_t length, std::int64_t first, std::uint32_t count, ReadStatus s);
+  FrameRead skip(std::uint64_t length, std::int64_t first, std::uint32_t count, FrameReadStatus s);
 
   FrameRing& ring_;
   // Written by this reader (release, after it is done with the frames

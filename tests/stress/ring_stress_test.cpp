@@ -313,8 +313,8 @@ TEST_CASE("ring stress: gating broadcast readers see every item in order", "[str
       SpinThenYield wait;
       Item item;
       for (std::uint64_t expected = 0; expected < total;) {
-        const ReadResult result = ring.read(ids[r], item, wait, deadline_after(60s));
-        if (result.status != ReadStatus::ok) {
+        const BroadcastRead result = ring.read(ids[r], item, wait, deadline_after(60s));
+        if (result.status != BroadcastReadStatus::ok) {
           failures.fetch_add(1);
           return;
         }
@@ -351,9 +351,9 @@ TEST_CASE("ring stress: gating readers that join and leave mid-stream miss nothi
       }
       const std::uint64_t start = ring.reader_position(*id);
       for (std::uint64_t expected = start; expected < start + 300; ++expected) {
-        const ReadResult result = ring.read(*id, item, wait, deadline_after(20ms));
-        if (result.status == ReadStatus::empty) break;  // the producer has finished
-        if (result.status != ReadStatus::ok || !intact(item) || item.sequence != expected) {
+        const BroadcastRead result = ring.read(*id, item, wait, deadline_after(20ms));
+        if (result.status == BroadcastReadStatus::empty) break;  // the producer has finished
+        if (result.status != BroadcastReadStatus::ok || !intact(item) || item.sequence != expected) {
           failures.fetch_add(1);
         }
       }
@@ -364,8 +364,8 @@ TEST_CASE("ring stress: gating readers that join and leave mid-stream miss nothi
     SpinThenYield wait;
     Item item;
     for (std::uint64_t expected = 0; expected < total; ++expected) {
-      const ReadResult result = ring.read(steady, item, wait, deadline_after(60s));
-      if (result.status != ReadStatus::ok || item.sequence != expected) failures.fetch_add(1);
+      const BroadcastRead result = ring.read(steady, item, wait, deadline_after(60s));
+      if (result.status != BroadcastReadStatus::ok || item.sequence != expected) failures.fetch_add(1);
     }
   });
   SpinThenYield wait;
@@ -392,10 +392,10 @@ TEST_CASE("ring stress: lossy broadcast readers account for every item", "[stres
       Item item;
       std::uint64_t expected = 0;  // next position: delivered items + reported losses
       while (expected < total) {
-        const ReadResult result = ring.try_read(ids[r], item);
-        if (result.status == ReadStatus::empty) {
+        const BroadcastRead result = ring.try_read(ids[r], item);
+        if (result.status == BroadcastReadStatus::empty) {
           std::this_thread::yield();
-        } else if (result.status == ReadStatus::lost) {
+        } else if (result.status == BroadcastReadStatus::lost) {
           expected += result.lost_count;
         } else {
           if (!intact(item) || item.sequence != expected) failures.fetch_add(1);

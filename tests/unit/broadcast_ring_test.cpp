@@ -17,16 +17,16 @@ using rill::detail::BlockingWait;
 using rill::detail::BroadcastMode;
 using rill::detail::BroadcastRing;
 using rill::detail::deadline_after;
-using rill::detail::ReadResult;
-using rill::detail::ReadStatus;
+using rill::detail::BroadcastRead;
+using rill::detail::BroadcastReadStatus;
 using rill::detail::SpinThenYield;
 using namespace std::chrono_literals;
 
 using Ring = BroadcastRing<std::uint64_t>;
 
-constexpr ReadResult kOk{ReadStatus::ok};
-constexpr ReadResult kEmpty{ReadStatus::empty};
-ReadResult lost(std::uint64_t count) { return {ReadStatus::lost, count}; }
+constexpr BroadcastRead kOk{BroadcastReadStatus::ok};
+constexpr BroadcastRead kEmpty{BroadcastReadStatus::empty};
+BroadcastRead lost(std::uint64_t count) { return {BroadcastReadStatus::lost, count}; }
 
 std::size_t add_reader(Ring& ring) {
   const std::optional<std::size_t> id = ring.register_reader();
@@ -43,9 +43,9 @@ std::vector<std::uint64_t> read_all(Ring& ring, std::size_t reader, std::uint64_
   std::vector<std::uint64_t> items;
   std::uint64_t value = 0;
   for (;;) {
-    const ReadResult result = ring.try_read(reader, value);
-    if (result.status == ReadStatus::empty) return items;
-    if (result.status == ReadStatus::lost) {
+    const BroadcastRead result = ring.try_read(reader, value);
+    if (result.status == BroadcastReadStatus::empty) return items;
+    if (result.status == BroadcastReadStatus::lost) {
       lost_total += result.lost_count;
     } else {
       items.push_back(value);

@@ -22,7 +22,7 @@ using rill::ring::ClaimStatus;
 using rill::ring::FrameClaim;
 using rill::ring::FrameReader;
 using rill::ring::FrameRing;
-using rill::ring::ReadStatus;
+using rill::ring::FrameReadStatus;
 using namespace std::chrono_literals;
 
 // A body of `bytes` bytes that says who wrote it: producer, sequence, and a
@@ -73,13 +73,13 @@ TEST_CASE("frame ring: frames come out whole, in order, with dense offsets", "[r
   std::int64_t expected_offset = 0;
   for (std::uint64_t i = 0; i < 3; ++i) {
     const auto r = reader.try_read(body);
-    REQUIRE(r.status == ReadStatus::ok);
+    REQUIRE(r.status == FrameReadStatus::ok);
     CHECK(r.first_offset == expected_offset);
     CHECK(r.record_count == counts[i]);
     CHECK(body == body_of(0, i, 20 + 7 * i));
     expected_offset += counts[i];
   }
-  CHECK(reader.try_read(body).status == ReadStatus::empty);
+  CHECK(reader.try_read(body).status == FrameReadStatus::empty);
   CHECK(reader.next_offset() == 9);
   CHECK(reader.position() == ring.claim_position());
 }
@@ -114,7 +114,7 @@ TEST_CASE("frame ring: a frame that would wrap is preceded by padding", "[ring]"
   CHECK(c.first_offset == 100);
   std::vector<std::byte> body;
   const auto r = reader.try_read(body);
-  REQUIRE(r.status == ReadStatus::ok);
+  REQUIRE(r.status == FrameReadStatus::ok);
   CHECK(r.first_offset == 100);  // padding takes no offset
   CHECK(body == body_of(1, 7, 40));
   CHECK(ring.next_offset() == 102);
@@ -129,7 +129,7 @@ TEST_CASE("frame ring: block claims stop at limit + capacity and say full", "[ri
   CHECK(sent == 4);  // 64-byte frames in 256 bytes
   CHECK(ring.try_claim(32, 1, reader.position()).status == ClaimStatus::full);
   std::vector<std::byte> body;
-  REQUIRE(reader.try_read(body).status == ReadStatus::ok);
+  REQUIRE(reader.try_read(body).status == FrameReadStatus::ok);
   CHECK(send(ring, body_of(0, 4, 32), 1, reader.position()).status == ClaimStatus::ok);
   CHECK_THROWS_AS(FrameRing(0, FullPolicy::block), rill::Error);
   CHECK_THROWS_AS(FrameRing(256, FullPolicy::block, 0ns), rill::Error);
@@ -149,27 +149,27 @@ TEST_CASE("frame ring: a stuck claim is padded over after stuck_timeout", "[ring
     REQUIRE(send(ring, body_of(1, i, 24), 1, reader.position()).status == ClaimStatus::ok);
   }
   std::vector<std::byte> body;
-  REQUIRE(reader.try_read(body).status == ReadStatus::ok);
+  REQUIRE(reader.try_read(body).status == FrameReadStatus::ok);
   // The reader waits at the stuck frame, then pads it over (bounded: 10 s).
   const auto give_up = std::chrono::steady_clock::now() + 10s;
   rill::ring::FrameRead r;
-  while ((r = reader.try_read(body)).status == ReadStatus::empty &&
+  while ((r = reader.try_read(body)).status == FrameReadStatus::empty &&
          std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(1ms);
   }
-  REQUIRE(r.status == ReadStatus::aborted);
+  REQUIRE(r.status == FrameReadStatus::aborted);
   CHECK(r.first_offset == 1);
   CHECK(r.record_count == 4);  // offsets 1..4 are gone, never reused
   for (std::uint64_t i = 1; i <= 2; ++i) {
     r = reader.try_read(body);
-    REQUIRE(r.status == ReadStatus::ok);
+    REQUIRE(r.status == FrameReadStatus::ok);
     CHECK(r.first_offset == static_cast<std::int64_t>(4 + i));
     CHECK(body == body_of(1, i, 24));
   }
   // The holder wakes up: its commit fails, and nothing of it is delivered.
   ring.write_body(stuck, 0, body_of(9, 9, 64));
   CHECK_FALSE(ring.commit(stuck));
-  CHECK(reader.try_read(body).status == ReadStatus::empty);
+  CHECK(reader.try_read(body).status == FrameReadStatus::empty);
 }
 
 TEST_CASE("frame ring: a producer held back by a stuck claim pads it over", "[ring]") {
@@ -192,7 +192,7 @@ TEST_CASE("frame ring: a producer held back by a stuck claim pads it over", "[ri
   CHECK_FALSE(ring.commit(stuck));
   std::vector<std::byte> body;
   const auto r = reader.try_read(body);
-  CHECK(r.status == ReadStatus::aborted);
+  CHECK(r.status == FrameReadStatus::aborted);
   CHECK(r.record_count == 2);
   CHECK(reader.try_read(body).first_offset == 2);
 }
@@ -204,19 +204,19 @@ TEST_CASE("frame ring: an overrun reader is told exactly how many offsets it los
   for (std::uint64_t i = 0; i < 3; ++i) {
     REQUIRE(send(ring, body_of(0, i, 32), 2, 0).status == ClaimStatus::ok);  // 64-byte frames
   }
-  REQUIRE(reader.try_read(body).status == ReadStatus::ok);  // offsets 0, 1
+  REQUIRE(reader.try_read(body).status == FrameReadStatus::ok);  // offsets 0, 1
   for (std::uint64_t i = 3; i < 10; ++i) {
     REQUIRE(send(ring, body_of(0, i, 32), 2, 0).status == ClaimStatus::ok);  // never full
   }
   const auto r = reader.try_read(body);
-  REQUIRE(r.status == ReadStatus::lost);
+  REQUIRE(r.status == FrameReadStatus::lost);
   CHECK(r.first_offset == 2);
   CHECK(r.record_count == 18);  // offsets 2 .. 19: it resumes at the tail
   CHECK(reader.next_offset() == 20);
-  CHECK(reader.try_read(body).status == ReadStatus::empty);
+  CHECK(reader.try_read(body).status == FrameReadStatus::empty);
   REQUIRE(send(ring, body_of(0, 10, 32), 2, 0).status == ClaimStatus::ok);
   const auto next = reader.try_read(body);
-  CHECK(next.status == ReadStatus::ok);
+  CHECK(next.status == FrameReadStatus::ok);
   CHECK(next.first_offset == 20);
   CHECK(body == body_of(0, 10, 32));
 }
@@ -260,13 +260,13 @@ StressResult stress(FrameRing& ring, std::uint32_t producers, std::uint64_t per_
   const std::int64_t total = static_cast<std::int64_t>(per_producer * producers * 2);  // 1+2+3 / 3
   while (reader.next_offset() < total) {
     const auto r = reader.try_read(body);
-    if (r.status == ReadStatus::empty) {
+    if (r.status == FrameReadStatus::empty) {
       std::this_thread::yield();
       continue;
     }
     if (r.first_offset != expected) ++result.offset_errors;
     expected = r.first_offset + r.record_count;
-    if (r.status != ReadStatus::ok) {
+    if (r.status != FrameReadStatus::ok) {
       result.lost += r.record_count;
       continue;
     }

@@ -13,7 +13,7 @@
 //   gating: the producer never passes the slowest registered reader;
 //           try_publish() returns false when it would. Readers never lose.
 //   lossy:  the producer never waits and overwrites the oldest slot. A reader
-//           that was overrun gets ReadStatus::lost with the exact number of
+//           that was overrun gets BroadcastReadStatus::lost with the exact number of
 //           items it skipped and resumes at the oldest item still intact.
 // - Reading is a seqlock: load sequence (acquire), copy the words (acquire
 //   loads), load sequence again. The producer stores the odd sequence, then
@@ -45,17 +45,17 @@ namespace rill::detail {
 
 enum class BroadcastMode : std::uint8_t { gating, lossy };
 
-enum class ReadStatus : std::uint8_t {
+enum class BroadcastReadStatus : std::uint8_t {
   ok,     // an item was copied out
   empty,  // no new item yet
   lost,   // lossy mode: the reader was overrun; see lost_count
 };
 
-struct ReadResult {
-  ReadStatus status;
+struct BroadcastRead {
+  BroadcastReadStatus status;
   std::uint64_t lost_count = 0;  // items skipped, when status == lost
 
-  friend bool operator==(const ReadResult&, const ReadResult&) = default;
+  friend bool operator==(const BroadcastRead&, const BroadcastRead&) = default;
 };
 
 template <class T>
@@ -126,7 +126,7 @@ class BroadcastRing {
   }
 
   // Copies the reader's next item into `out`. Reader `id`'s thread only.
-  [[nodiscard]] ReadResult try_read(ReaderId id, T& out) noexcept {
+  [[nodiscard]] BroadcastRead try_read(ReaderId id, T& out) noexcept {
     ReaderSlot& reader = readers_[id];
     // relaxed: only this reader writes its cursor.
     const std::uint64_t cursor = reader.cursor.load(std::memory_order_relaxed);
@@ -135,7 +135,7 @@ class BroadcastRing {
     const std::uint64_t before = slot.sequence.load(std::memory_order_acquire);
     const std::uint64_t complete = 2 * cursor + 2;
     if (before != complete) {
-      if (before < complete) return {ReadStatus::empty};
+      if (before < complete) return {BroadcastReadStatus::empty};
       return overrun(reader, cursor, before);
     }
     std::uint64_t words[kWords];
@@ -151,19 +151,19 @@ class BroadcastRing {
     // release: our copy happens before the gating producer overwrites the
     // slot; pairs with the seq_cst loads in rescan_min_cursor().
     reader.cursor.store(cursor + 1, std::memory_order_release);
-    return {ReadStatus::ok};
+    return {BroadcastReadStatus::ok};
   }
 
   // Blocking read: waits with `wait` until the result is not `empty` or the
   // deadline passes (then returns empty). Notifies a gated producer after ok.
   template <class Wait>
-  [[nodiscard]] ReadResult read(ReaderId id, T& out, Wait& wait, Deadline deadline = kNoDeadline) {
-    ReadResult result = try_read(id, out);
-    if (result.status == ReadStatus::empty) {
-      auto ready = [&] { return (result = try_read(id, out)).status != ReadStatus::empty; };
+  [[nodiscard]] BroadcastRead read(ReaderId id, T& out, Wait& wait, Deadline deadline = kNoDeadline) {
+    BroadcastRead result = try_read(id, out);
+    if (result.status == BroadcastReadStatus::empty) {
+      auto ready = [&] { return (result = try_read(id, out)).status != BroadcastReadStatus::empty; };
       (void)wait.wait_until(ready, deadline);
     }
-    if (result.status == ReadStatus::ok && mode_ == BroadcastMode::gating) wait.notify();
+    if (result.status == BroadcastReadStatus::ok && mode_ == BroadcastMode::gating) wait.notify();
     return result;
   }
 
@@ -253,7 +253,7 @@ class BroadcastRing {
 
   // The slot at `cursor` holds a later lap (`sequence` is that lap's 2q+1 or
   // 2q+2): skip to the oldest item that is still intact and report the gap.
-  ReadResult overrun(ReaderSlot& reader, std::uint64_t cursor, std::uint64_t sequence) noexcept {
+  BroadcastRead overrun(ReaderSlot& reader, std::uint64_t cursor, std::uint64_t sequence) noexcept {
     const std::uint64_t overwriting = (sequence - 1) / 2;
     // acquire: pairs with the release in try_publish().
     const std::uint64_t published = published_.position.load(std::memory_order_acquire);
@@ -263,7 +263,7 @@ class BroadcastRing {
     const std::uint64_t resume = std::max(overwriting + 1, published) - capacity_;
     // release: pairs with the seq_cst loads in rescan_min_cursor().
     reader.cursor.store(resume, std::memory_order_release);
-    return {ReadStatus::lost, resume - cursor};
+    return {BroadcastReadStatus::lost, resume - cursor};
   }
 
   // Producer-private state: its next position and the cached slowest cursor.
