@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <system_error>
@@ -10,6 +11,7 @@
 #include "rill/error.hpp"
 #include "storage/topic_options.hpp"
 #include "storage/durable_partition.hpp"
+#include "storage/record_cursor.hpp"
 
 namespace rill::group {
 namespace {
@@ -121,21 +123,18 @@ CommittedOffsets OffsetStore::replay() {
   std::error_code ec;
   if (!std::filesystem::exists(storage::partition_dir(node_dir_, std::string(kOffsetsTopic), 0), ec)) return out;
   open_partition();
-  std::unique_ptr<storage::PartitionReader> reader = partition_->open_reader(storage::Partition::kEarliest);
-  const std::int64_t end = partition_->end_offset();
-  codec::BatchView batch;
+  const storage::Positions positions = partition_->positions();
+  std::int64_t offset = positions.log_start;
+  storage::ReadLease lease;
   codec::DecodedRecord d;
-  while (reader->position() < end) {
-    reader->begin_poll();
-    std::int64_t lost_from = 0;
-    std::int64_t lost = 0;
-    if (!reader->next_batch(batch, lost_from, lost)) {
+  while (offset < positions.log_end) {
+    if (partition_->read(offset, kSegmentBytes, lease, storage::ReadOptions{}) != storage::ReadStatus::ok) {
       throw Error(ErrorCode::corrupt, fmt::format("{}-0: cannot read committed offsets at offset {}: {}",
-                                                  kOffsetsTopic, reader->position(), reader->damage()));
+                                                  kOffsetsTopic, std::max(offset, lease.from_offset()),
+                                                  lease.damage()));
     }
-    codec::RecordReader records(batch);
-    codec::DecodeStatus status = codec::DecodeStatus::ok;
-    while ((status = records.next(d)) == codec::DecodeStatus::ok) {
+    storage::RecordCursor records(lease);
+    while (records.next(d)) {
       if (!d.key) continue;
       const std::optional<OffsetKey> key = decode_offset_key(*d.key);
       if (!key) continue;  // not a key of this encoding version: skipped
@@ -146,11 +145,11 @@ CommittedOffsets OffsetStore::replay() {
       }
       if (const std::optional<OffsetValue> v = decode_offset_value(*d.value)) group[key->partition] = v->offset;
     }
-    if (status == codec::DecodeStatus::corrupt) {
+    if (records.damaged()) {
       throw Error(ErrorCode::corrupt, fmt::format("{}-0: the batch at offset {} is damaged ({})", kOffsetsTopic,
-                                                  batch.base_offset(), records.error().reason));
+                                                  records.damaged_batch().base_offset(), records.error().reason));
     }
-    reader->consumed(batch.next_offset());
+    offset = records.next_offset();
   }
   std::erase_if(out, [](const auto& entry) { return entry.second.empty(); });
   return out;

@@ -292,6 +292,69 @@ PartitionInfo DurablePartition::info() const noexcept {
   return info;
 }
 
+Positions DurablePartition::positions() const noexcept {
+  // The end first: the start and the durable end loaded after it may only
+  // be newer, and are clamped into [start, end].
+  const std::int64_t end = log_->end_offset();
+  const std::int64_t start = std::min(log_->start_offset(), end);
+  return Positions{start, end, std::clamp(log_->durable_end_offset(), start, end), end};
+}
+
+void DurablePartition::take_batches(std::span<const std::byte> bytes,
+                                    const std::shared_ptr<const log::Segment>& segment, std::int64_t offset,
+                                    ReadLease& into) const noexcept {
+  while (!bytes.empty()) {
+    // The log checked these batches (headers, offset order, checksums when
+    // asked); a header failing here would be a defect, reported alike.
+    const std::byte* at = bytes.data();
+    const codec::BatchView batch = log::next_batch(bytes);
+    if (!batch.valid()) {
+      try {
+        into.damage_ = damaged_at(segment->log_path(), log::ReadDamage{segment->position_of(at), "bad batch header"},
+                                  into.next_offset_);
+      } catch (...) {
+        // Out of memory for the message: the read still stops here.
+      }
+      return;
+    }
+    if (batch.next_offset() <= offset) continue;  // wholly below the offset asked for
+    if (!into.add(batch)) return;
+  }
+}
+
+ReadStatus DurablePartition::read(std::int64_t offset, std::size_t max_bytes, ReadLease& into,
+                                  const ReadOptions& options) noexcept {
+  into.reset();
+  into.from_offset_ = into.next_offset_ = offset;
+  const log::ChecksumCheck check = options.check_crcs ? log::ChecksumCheck::on : log::ChecksumCheck::off;
+  try {
+    log::ReadResult r = log_->read(offset, max_bytes, check);
+    while (r.status == log::ReadStatus::below_start) {
+      // Deleted by retention before it was read: read on from the oldest
+      // retained record and say how many were lost (exactly, as the start
+      // only moves forward).
+      const std::int64_t start = log_->start_offset();
+      if (into.lost_ == 0) into.lost_from_ = offset;
+      into.lost_ = start - into.lost_from_;
+      offset = start;
+      into.from_offset_ = into.next_offset_ = offset;
+      r = log_->read(offset, max_bytes, check);
+    }
+    if (r.status == log::ReadStatus::corrupt) {
+      // A damaged batch at the offset: the read stays in front of it.
+      into.damage_ = damaged_at(r.segment->log_path(), r.damage, offset);
+      return ReadStatus::damaged;
+    }
+    if (r.status != log::ReadStatus::ok) return ReadStatus::empty;
+    into.segments_.push_back(r.segment);
+    take_batches(r.bytes, r.segment, offset, into);
+  } catch (...) {
+    // Out of memory (the segment list or the lease): nothing more this time.
+  }
+  if (!into.empty()) return ReadStatus::ok;
+  return into.damage_.empty() ? ReadStatus::empty : ReadStatus::damaged;
+}
+
 std::unique_ptr<PartitionReader> DurablePartition::open_reader(std::int64_t offset) {
   const std::int64_t start = log_->start_offset();
   const std::int64_t end = log_->end_offset();

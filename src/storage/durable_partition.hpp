@@ -41,6 +41,13 @@
 // - CleanupPolicy::compact: the node's LogCleanerThread runs compaction
 //   passes (durable_partition_compaction.cpp) after each roll; a pass takes
 //   writer_mutex_ only to swap a segment pointer, never while copying.
+// - read() takes the batches of one log::SegmentLog::read into the lease
+//   with the segment's shared_ptr, so a lease outlives the retention (or
+//   the delete) of its segment. It never takes the writer mutex. The
+//   lease's hint is not used: the log's own lookup is a binary search.
+// - Gates are kept (the API is the same for every storage) but hold
+//   nothing back: retention here is by size and time. `gate_lock_` guards
+//   the table's changes.
 // - close() (the topic was deleted) makes later appends fail; readers keep
 //   reading what they can reach.
 #pragma once
@@ -51,6 +58,7 @@
 #include <memory>
 #include <mutex>
 
+#include "base/spin_lock.hpp"
 #include "log/segment_log.hpp"
 #include "storage/partition.hpp"
 #include "storage/log_cleaner_thread.hpp"
@@ -75,6 +83,9 @@ class DurablePartition final : public Partition {
   // Adds the log's sync and recovery counts (log/log_counters.hpp).
   [[nodiscard]] PartitionMetrics metrics() const noexcept override;
   [[nodiscard]] std::int64_t end_offset() const noexcept override { return log_->end_offset(); }
+  [[nodiscard]] Positions positions() const noexcept override;
+  [[nodiscard]] ReadStatus read(std::int64_t offset, std::size_t max_bytes, ReadLease& into,
+                                const ReadOptions& options) noexcept override;
   // Offsets below this are synced to disk.
   [[nodiscard]] std::int64_t durable_end_offset() const noexcept { return log_->durable_end_offset(); }
   [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
@@ -109,6 +120,11 @@ class DurablePartition final : public Partition {
   log::CompactionResult compact(const std::atomic<bool>& stop) noexcept;
 
  private:
+  void lock_gates() noexcept override { gate_lock_.lock(); }
+  void unlock_gates() noexcept override { gate_lock_.unlock(); }
+  // Takes the batches of `bytes` (read at `offset` from `segment`) into `into`.
+  void take_batches(std::span<const std::byte> bytes, const std::shared_ptr<const log::Segment>& segment,
+                    std::int64_t offset, ReadLease& into) const noexcept;
   void maybe_enforce_retention(std::size_t appended_bytes) noexcept;
   // Group commit: returns once offsets below `end` are durable. Throws
   // Error(io) when the sync fails or failed before.
@@ -127,6 +143,7 @@ class DurablePartition final : public Partition {
   std::chrono::milliseconds tombstone_retention_{0};
   std::int64_t compacted_active_base_ = -1;  // cleaner thread only: active segment at the last pass
 
+  base::SpinLock gate_lock_;  // the gate table's changes (see Design)
   std::mutex sync_mutex_;    // one prepare+complete_sync at a time (see Design)
 
   std::mutex writer_mutex_;  // serializes the log's writer calls; guards the fields below

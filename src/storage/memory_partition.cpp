@@ -95,12 +95,21 @@ bool MemoryPartition::make_room(std::uint64_t required_start) noexcept {
     cached_slowest_ = slowest_cursor();
     if (required_start > cached_slowest_) return false;
   }
+  const bool gated = policy_ != FullPolicy::overwrite;
   // relaxed: only this claim holder writes the start fields.
   std::uint64_t start = start_position_.load(std::memory_order_relaxed);
   std::int64_t start_offset = start_offset_.load(std::memory_order_relaxed);
   while (start < required_start) {
     const std::uint64_t header = load_word(start);
-    if ((header >> 32) == kFrameBatch) start_offset = frame_next_offset(start);
+    const bool batch = (header >> 32) == kFrameBatch;
+    // The smallest gate that lets this frame go: a batch's next offset; for
+    // padding, one past the batch after it (whose base is start_offset).
+    const std::int64_t frame_end = batch ? frame_next_offset(start) : start_offset + 1;
+    if (gated && frame_end > cached_min_gate_) {
+      cached_min_gate_ = gates_.min_offset_locked();
+      if (frame_end > cached_min_gate_) return false;  // nothing stored yet
+    }
+    if (batch) start_offset = frame_end;
     start += static_cast<std::uint32_t>(header);
   }
   // relaxed: published to overwrite readers by the release fence below, and
@@ -185,6 +194,11 @@ std::int64_t MemoryPartition::end_offset() const noexcept {
   // offset is stored before it); gives a value at least as new as it.
   (void)committed_position_.load(std::memory_order_acquire);
   return end_offset_.load(std::memory_order_relaxed);
+}
+
+Positions MemoryPartition::positions() const noexcept {
+  const PartitionInfo window = info();
+  return Positions{window.start_offset, window.end_offset, window.start_offset, window.end_offset};
 }
 
 PartitionInfo MemoryPartition::info() const noexcept {

@@ -31,12 +31,31 @@
 //   start_position: if it moved past what they copied, the copy may be torn
 //   and is discarded; they resume at the new start and report exactly
 //   (new start offset - their offset) lost records.
+// - Gates (gate_table.hpp) hold back the appender by offset: under
+//   ::block and ::fail it never drops a batch frame whose records reach the
+//   smallest gate (its next offset > gate), nor a padding frame in front of
+//   a batch at or past it. The appender keeps `cached_min_gate_`, a copy of
+//   the smallest gate (gates only move forward without the claim, so the
+//   copy errs on the safe side), and rescans the table only when the copy
+//   would stop it; opening a gate or moving one back lowers the copy under
+//   the claim. A gate moving forward wakes appenders waiting on space_wait.
+// - read() (memory_partition_read.cpp) fills a ReadLease three ways:
+//   in place, when the caller holds a gate at or below the offset (the gate
+//   keeps the frames); under ::overwrite, by copying the frames into the
+//   lease with the seqlock check readers use (no claim: readers never hold
+//   an appender up); otherwise (::block / ::fail without a gate) by copying
+//   under the append claim, since nothing else keeps the frames from being
+//   dropped while they are copied (one memcpy of at most max_bytes; the
+//   poll loop holds a gate and never takes this path). A read at the
+//   offset the lease's hint names starts at the hint's position without
+//   the offset lookup; any other offset is looked up under the claim.
 // - A sparse index (one entry per >= kIndexInterval bytes, a fixed array of
 //   capacity / kIndexInterval + 2 entries) maps offsets to positions for seek.
 // - The claim holder adds each appended batch to `counters` (the base
 //   class's PartitionCounters, on lines of their own), once per batch.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +96,10 @@ class MemoryPartition final : public Partition {
   [[nodiscard]] std::size_t max_batch_bytes() const noexcept override { return max_batch_bytes_; }
   [[nodiscard]] PartitionInfo info() const noexcept override;
   [[nodiscard]] std::int64_t end_offset() const noexcept override;
+  // durable_end is log_start: nothing here survives the process.
+  [[nodiscard]] Positions positions() const noexcept override;
+  [[nodiscard]] ReadStatus read(std::int64_t offset, std::size_t max_bytes, ReadLease& into,
+                                const ReadOptions& options) noexcept override;
   [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
   // Scans the retained batches from the oldest (skipping each batch whose
   // max timestamp is earlier without decoding it).
@@ -123,6 +146,28 @@ class MemoryPartition final : public Partition {
   CursorSlot* register_cursor(std::int64_t offset, Located& at);
   void unregister_cursor(CursorSlot* slot) noexcept;
 
+  void lock_gates() noexcept override { claim(); }
+  void unlock_gates() noexcept override { unclaim(); }
+  void gate_lowered_locked(std::int64_t offset) noexcept override {
+    cached_min_gate_ = std::min(cached_min_gate_, offset);
+  }
+  void gate_advanced() noexcept override { space_wait_.notify(); }
+
+  // read() (memory_partition_read.cpp). Under the claim: where a read of
+  // `offset` starts, from the lease's hint or the index; an offset below the
+  // retained start moves to it and is noted as lost in `into`.
+  [[nodiscard]] Located read_start_claimed(std::int64_t offset, ReadLease& into) const noexcept;
+  [[nodiscard]] ReadStatus read_in_place(std::int64_t offset, std::size_t max_bytes, ReadLease& into) noexcept;
+  [[nodiscard]] ReadStatus read_claimed(std::int64_t offset, std::size_t max_bytes, ReadLease& into) noexcept;
+  [[nodiscard]] ReadStatus read_overwrite(std::int64_t offset, std::size_t max_bytes, ReadLease& into) noexcept;
+  // A callable adding a batch to `into` (ReadLease lets its storage add).
+  [[nodiscard]] static auto adder(ReadLease& into) noexcept {
+    return [&into](const codec::BatchView& batch) noexcept { return into.add(batch); };
+  }
+  // Copies the words of [from, to) with relaxed atomic loads (an
+  // overwriting appender may be writing them; the caller validates).
+  void copy_words(std::uint64_t* out, std::uint64_t from, std::uint64_t to) const noexcept;
+
   const std::size_t capacity_;
   const std::size_t max_batch_bytes_;
   const FullPolicy policy_;
@@ -135,6 +180,7 @@ class MemoryPartition final : public Partition {
   std::uint64_t write_position_ = 0;   // == committed_position_ outside the claim
   std::int64_t next_offset_ = 0;       // offset of the next appended record
   std::uint64_t cached_slowest_ = 0;   // appender's copy of the slowest cursor, refreshed when full
+  std::int64_t cached_min_gate_ = GateTable::kNoGate;  // appender's copy of the smallest gate (see Design)
   std::vector<CursorSlot*> cursors_;   // registered readers
   std::vector<IndexEntry> index_;      // ring of index entries
   std::uint64_t index_first_ = 0;      // logical number of the oldest entry
@@ -149,7 +195,7 @@ class MemoryPartition final : public Partition {
   // (under the claim); read by overwrite readers to validate their copies.
   alignas(detail::kFalseSharingRange) std::atomic<std::uint64_t> start_position_{0};
   std::atomic<std::int64_t> start_offset_{0};
-  // Appenders waiting for room (FullPolicy::block); readers notify it.
+  // Appenders waiting for room (FullPolicy::block); readers and gates notify it.
   detail::BlockingWait space_wait_;
 };
 

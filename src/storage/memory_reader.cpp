@@ -70,16 +70,6 @@ bool MemoryReader::next_in_place(codec::BatchView& out) noexcept {
   }
 }
 
-void MemoryReader::copy_words(std::uint64_t* out, std::uint64_t from, std::uint64_t to) const noexcept {
-  const std::uint64_t capacity = log_.capacity();
-  std::uint64_t* ring = log_.words_.get();
-  for (std::uint64_t p = from; p < to; p += 8) {
-    // relaxed: the appender may be overwriting this word; copy_chunk()
-    // validates the whole copy afterwards (acquire fence + start_position).
-    *out++ = std::atomic_ref<std::uint64_t>(ring[(p % capacity) / 8]).load(std::memory_order_relaxed);
-  }
-}
-
 bool MemoryReader::copy_chunk() noexcept {
   if (!copy_) {
     copy_budget_ = log_.capacity() / 2 + 8;
@@ -96,7 +86,7 @@ bool MemoryReader::copy_chunk() noexcept {
     }
     if (read_position_ == committed_seen_) return false;
     const std::uint64_t end = std::min(committed_seen_, read_position_ + copy_budget_ - 8);
-    copy_words(copy_.get(), read_position_, end);
+    log_.copy_words(copy_.get(), read_position_, end);
     // acquire fence: pairs with the release fence in MemoryPartition::make_room();
     // if any word we copied was written after a frame was dropped, the
     // start_position_ load below sees that drop.

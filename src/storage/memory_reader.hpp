@@ -41,7 +41,6 @@ class MemoryReader final : public PartitionReader {
   // Copies [read_position_, min(committed, + budget)) and validates it;
   // moves read_position_ to the oldest frame first if we were overrun.
   [[nodiscard]] bool copy_chunk() noexcept;
-  void copy_words(std::uint64_t* out, std::uint64_t from, std::uint64_t to) const noexcept;
 
   MemoryPartition& log_;
   CursorSlot* const slot_;

@@ -4,6 +4,13 @@
 //
 // The calls are per batch or per poll, never per record, so a virtual call
 // here costs nothing measurable.
+//
+// Reading: read(offset, max_bytes, lease) fills a caller-owned ReadLease
+// (read_lease.hpp) with the whole batches holding offsets >= offset, and
+// RecordCursor (record_cursor.hpp) walks their records. Back-pressure on
+// memory partitions comes from named gates (gate_table.hpp): plain offsets,
+// one per consumer group or ungrouped consumer, not reader objects.
+// PartitionReader is the older stateful cursor, still used by the consumer.
 #pragma once
 
 #include <cstddef>
@@ -11,13 +18,16 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "codec/batch_reader.hpp"
 #include "rill/detail/wait_strategy.hpp"
 #include "rill/error.hpp"
 #include "rill/options.hpp"
 #include "rill/topic.hpp"
+#include "storage/gate_table.hpp"
 #include "storage/partition_counters.hpp"
+#include "storage/read_lease.hpp"
 
 namespace rill::storage {
 
@@ -77,6 +87,18 @@ class PartitionReader {
   virtual void check_crcs(bool /*on*/) noexcept {}
 };
 
+// A partition's positions at one moment (each may be stale at once).
+// log_start <= durable_end <= log_end and high_watermark == log_end.
+struct Positions {
+  std::int64_t log_start = 0;       // the oldest retained offset
+  std::int64_t log_end = 0;         // the offset the next appended record gets
+  // Offsets below this survive a crash: a durable partition's synced end;
+  // log_start on a memory partition, which holds nothing durable.
+  std::int64_t durable_end = 0;
+  // What consumers may read up to; log_end until replication exists.
+  std::int64_t high_watermark = 0;
+};
+
 class Partition {
  public:
   virtual ~Partition() = default;
@@ -98,6 +120,27 @@ class Partition {
   // The retained window now (a snapshot, may be stale at once).
   [[nodiscard]] virtual PartitionInfo info() const noexcept = 0;
   [[nodiscard]] virtual std::int64_t end_offset() const noexcept = 0;
+  // The positions now. Any thread, lock-free.
+  [[nodiscard]] virtual Positions positions() const noexcept = 0;
+
+  // Fills `into` (released first, its buffers reused) with the whole
+  // batches holding offsets >= `offset`, up to about `max_bytes` (at least
+  // one batch when any is there). An offset below the retained start reads
+  // from the start and reports the records in between as lost; an offset
+  // at or past the end reads nothing. Never blocks on an appender for
+  // longer than one append, never throws; out of memory reads less.
+  // Any thread, one lease per thread.
+  [[nodiscard]] virtual ReadStatus read(std::int64_t offset, std::size_t max_bytes, ReadLease& into,
+                                        const ReadOptions& options) noexcept = 0;
+
+  // Holds gate `name` at `offset` (clamped to the retained window; kEarliest
+  // and kLatest as for open_reader). Holders of one name share the gate; an
+  // existing gate above `offset` moves back to it. Memory partitions under
+  // FullPolicy::block / ::fail keep every record at or past their smallest
+  // gate (an appender waits or reports full); other storage ignores gates.
+  // Takes the partition's exclusion briefly; may allocate; throws
+  // Error(invalid_argument) when GateTable::kMaxGates names are open.
+  [[nodiscard]] GateRef open_gate(std::string_view name, std::int64_t offset);
 
   // A new cursor at `offset` (clamped to the window) or, when `offset` < 0,
   // at the window's start (kEarliest) or end (kLatest).
@@ -126,6 +169,21 @@ class Partition {
   // Counted by the storage on each append (under its append exclusion) and
   // by consumers when they meet a loss (partition_counters.hpp).
   PartitionCounters counters;
+
+ protected:
+  // The exclusion the gate table changes under (a memory partition's
+  // append claim, so its appender reads the table consistently).
+  virtual void lock_gates() noexcept = 0;
+  virtual void unlock_gates() noexcept = 0;
+  // Under lock_gates(): a gate was opened or moved back to `offset`.
+  virtual void gate_lowered_locked(std::int64_t /*offset*/) noexcept {}
+  // A gate moved forward (after the release store that moved it).
+  virtual void gate_advanced() noexcept {}
+
+  GateTable gates_;
+
+ private:
+  friend class GateRef;
 };
 
 }  // namespace rill::storage

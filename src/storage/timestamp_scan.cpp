@@ -1,29 +1,47 @@
 #include "storage/timestamp_scan.hpp"
 
+#include <algorithm>
+
+#include "storage/record_cursor.hpp"
+
 namespace rill::storage {
+namespace {
+
+// Bytes per read: a durable read hands out spans into the mapping, a memory
+// read without a gate copies them.
+constexpr std::size_t kScanReadBytes = std::size_t{256} << 10;
+
+}  // namespace
 
 std::int64_t scan_for_timestamp(Partition& partition, std::int64_t from, std::int64_t timestamp_ms) {
-  std::unique_ptr<PartitionReader> reader = partition.open_reader(from);
   // The end when the scan starts: records appended later are not waited for.
-  const std::int64_t end = partition.end_offset();
-  codec::BatchView batch;
+  const Positions at_start = partition.positions();
+  const std::int64_t end = at_start.log_end;
+  std::int64_t offset = from == Partition::kEarliest ? at_start.log_start : std::clamp(from, at_start.log_start, end);
+  ReadLease lease;
   codec::DecodedRecord d;
-  while (reader->position() < end) {
-    reader->begin_poll();
-    std::int64_t lost_from = 0;
-    std::int64_t lost = 0;
-    if (!reader->next_batch(batch, lost_from, lost)) break;
-    const std::int64_t position = reader->position();
-    if (batch.max_timestamp() >= timestamp_ms) {
-      codec::RecordReader records(batch);
-      while (records.next(d) == codec::DecodeStatus::ok) {
-        if (d.offset >= position && d.timestamp >= timestamp_ms) return d.offset;
-      }
+  while (offset < end) {
+    if (partition.read(offset, kScanReadBytes, lease, ReadOptions{}) != ReadStatus::ok) {
+      return std::max(offset, lease.from_offset());  // damaged storage, or nothing more
     }
-    reader->consumed(batch.next_offset());
-    if (reader->position() == position) break;  // no progress: stop rather than spin
+    RecordCursor cursor(lease);
+    while (const codec::BatchView* batch = cursor.batch()) {
+      if (batch->max_timestamp() < timestamp_ms) {
+        cursor.skip_batch();  // no record late enough: not decoded
+        continue;
+      }
+      if (cursor.next(d)) {
+        if (d.timestamp >= timestamp_ms) return d.offset;
+        continue;
+      }
+      if (!cursor.damaged()) break;
+      cursor = RecordCursor(lease.batches().subspan(1 + static_cast<std::size_t>(batch - lease.batches().data())),
+                            batch->next_offset());  // a damaged record: the scan steps over its batch
+    }
+    if (cursor.next_offset() <= offset) break;  // no progress: stop rather than spin
+    offset = cursor.next_offset();
   }
-  return reader->position();
+  return offset;
 }
 
 }  // namespace rill::storage

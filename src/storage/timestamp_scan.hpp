@@ -10,11 +10,11 @@
 namespace rill::storage {
 
 // Reads `partition` from `from` (an offset, or Partition::kEarliest) with
-// a private reader: skips every batch whose max timestamp is before
+// read() and a RecordCursor: skips every batch whose max timestamp is before
 // `timestamp_ms` (without decoding it), then returns the offset of the first
 // record of the next batch with timestamp >= `timestamp_ms`. Returns the
-// reader's position (the end) when no record qualifies, and stops there at
-// damaged storage.
+// offset reached (the end) when no record qualifies; stops in front of
+// damaged storage, and steps over a batch holding a damaged record.
 [[nodiscard]] std::int64_t scan_for_timestamp(Partition& partition, std::int64_t from,
                                               std::int64_t timestamp_ms);
 
