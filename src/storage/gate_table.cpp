@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "rill/error.hpp"
 #include "storage/partition.hpp"
@@ -11,8 +12,10 @@ namespace rill::storage {
 
 std::uint32_t GateTable::open_locked(std::string_view name, std::int64_t offset) {
   if (!slots_) {
-    slots_ = std::make_unique<Slot[]>(kMaxGates);
-    names_.resize(kMaxGates);
+    std::vector<std::string> names(kMaxGates);  // both or neither, should an allocation fail
+    auto slots = std::make_unique<Slot[]>(kMaxGates);
+    names_ = std::move(names);
+    slots_ = std::move(slots);
   }
   std::size_t free = kMaxGates;
   for (std::size_t i = 0; i < kMaxGates; ++i) {

@@ -71,8 +71,8 @@ TEST_CASE("gate: a producer blocked by a gate proceeds only once the gate advanc
 
   std::atomic<bool> done{false};
   rill::storage::AppendResult result;
+  std::vector<std::byte> batch = make_batch(4, 1000, "late");  // here: Catch is not thread-safe
   std::thread producer([&] {
-    std::vector<std::byte> batch = make_batch(4, 1000, "late");
     result = p.append(batch, true, rill::detail::deadline_after(60s));
     done.store(true, std::memory_order_release);
   });
@@ -133,6 +133,17 @@ TEST_CASE("gate: shared by name, moved back within the retained window, reopened
   CHECK(moved.offset() == at.log_end);
 }
 
+TEST_CASE("gate: the calls a reader makes on its hot path do not throw", "[storage][gate]") {
+  MemoryPartition p(4096, FullPolicy::block, nullptr);
+  GateRef gate = p.open_gate("g", 0);
+  ReadLease lease;
+  STATIC_REQUIRE(noexcept(gate.advance(1)));
+  STATIC_REQUIRE(noexcept(gate.offset()));
+  STATIC_REQUIRE(noexcept(gate.move_back(0)));
+  STATIC_REQUIRE(noexcept(p.read(0, 1, lease, ReadOptions{})));
+  STATIC_REQUIRE(noexcept(p.positions()));
+}
+
 TEST_CASE("gate: durable partitions accept the same calls and hold nothing back", "[storage][gate][durable]") {
   rill::test::TempDir dir("rill-partition-gate");
   rill::log::SegmentLogOptions lo;
@@ -152,9 +163,10 @@ TEST_CASE("gate: a reader advancing its gate while a blocked producer appends re
   MemoryPartition p(4096, FullPolicy::block, nullptr);
   constexpr int kBatches = 3000;
   GateRef gate = p.open_gate("reader", 0);
+  std::vector<std::vector<std::byte>> batches;  // built here: Catch is not thread-safe
+  for (int b = 0; b < kBatches; ++b) batches.push_back(make_batch(4, 1000, std::to_string(b)));
   std::thread producer([&] {
-    for (int b = 0; b < kBatches; ++b) {
-      std::vector<std::byte> batch = make_batch(4, 1000, std::to_string(b));
+    for (std::vector<std::byte>& batch : batches) {
       if (p.append(batch, true, rill::detail::deadline_after(60s)).status != AppendStatus::ok) return;
     }
   });

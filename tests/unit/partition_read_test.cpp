@@ -159,11 +159,9 @@ TEST_CASE("memory read: records dropped before they were read are reported lost,
 TEST_CASE("memory read: an overwrite reader racing the appender loses nothing in silence", "[storage][read][tsan]") {
   MemoryPartition p(8192, FullPolicy::overwrite, nullptr);
   constexpr int kBatches = 2000;
+  std::vector<std::vector<std::byte>> batches(kBatches, make_batch(3, 1000, "r"));  // Catch is not thread-safe
   std::thread producer([&] {
-    for (int b = 0; b < kBatches; ++b) {
-      std::vector<std::byte> batch = make_batch(3, 1000, "r");
-      (void)p.append(batch, false, rill::detail::WaitClock::now());
-    }
+    for (std::vector<std::byte>& batch : batches) (void)p.append(batch, false, rill::detail::WaitClock::now());
   });
   std::int64_t offset = 0;
   std::int64_t seen = 0;
@@ -191,11 +189,9 @@ TEST_CASE("memory read: an overwrite reader racing the appender loses nothing in
 TEST_CASE("memory read: a reader without a gate copies under the claim while a producer appends", "[storage][read][tsan]") {
   MemoryPartition p(1 << 20, FullPolicy::block, nullptr);
   constexpr int kBatches = 1000;
+  std::vector<std::vector<std::byte>> batches(kBatches, make_batch(2, 1000, "c"));  // Catch is not thread-safe
   std::thread producer([&] {
-    for (int b = 0; b < kBatches; ++b) {
-      std::vector<std::byte> batch = make_batch(2, 1000, "c");
-      (void)p.append(batch, true, rill::detail::deadline_after(30s));
-    }
+    for (std::vector<std::byte>& batch : batches) (void)p.append(batch, true, rill::detail::deadline_after(30s));
   });
   Records got;
   std::int64_t offset = 0;
