@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "broker/client_registry.hpp"
+#include "broker/fetch_lease.hpp"
 #include "rill/detail/wait_strategy.hpp"
 #include "rill/error.hpp"
 #include "rill/group.hpp"
@@ -105,6 +107,31 @@ struct OffsetSpec {
   std::int64_t timestamp_ms = 0;  // for Kind::timestamp
 };
 
+// A reader's named position on one partition (a gate): one per consumer
+// group, or per ungrouped consumer. Under FullPolicy::block and ::fail a
+// memory partition keeps every record at or after its smallest gate.
+// Gates are plain offsets, so a table of them can live anywhere (a shared
+// mapping, a remote broker). Dropping the handle drops the holding.
+class ReadGate {
+ public:
+  virtual ~ReadGate() = default;
+  [[nodiscard]] virtual std::int64_t offset() const noexcept = 0;
+  // Forward only; lock-free; wakes a producer waiting for room.
+  virtual void advance(std::int64_t offset) noexcept = 0;
+  // To `offset` clamped to the retained window; returns where it landed.
+  virtual std::int64_t move_back(std::int64_t offset) noexcept = 0;
+};
+
+struct FetchRequest {
+  std::int64_t offset = 0;
+  std::size_t max_bytes = std::size_t{1} << 20;
+  // Check each batch's checksum (ConsumerOptions::check_crcs).
+  bool check_crcs = true;
+  // The caller's gate on the partition, at or below `offset`: the batches
+  // are then handed out in place (zero copy).
+  const ReadGate* gate = nullptr;
+};
+
 // A member's view after join / sync / heartbeat.
 struct JoinGroupRequest {
   std::string group;
@@ -123,10 +150,13 @@ struct SyncGroupResponse {
   std::int64_t generation = 0;
   std::vector<TopicPartition> assignment;  // the member's target, sorted
 };
-// A partition the member now owns, and where its group left it.
+// A partition a member now owns: where its group left it, where the
+// member starts, and the group's gate on it, held at that start.
 struct OwnedPartition {
   TopicPartition partition;
   std::optional<std::int64_t> committed;
+  std::int64_t start = 0;
+  std::unique_ptr<ReadGate> gate;
 };
 
 class Broker {
@@ -164,6 +194,26 @@ class Broker {
   [[nodiscard]] virtual std::int32_t next_sequence(const TopicRef& topic, std::int32_t partition,
                                                    std::int64_t producer_id) noexcept = 0;
 
+  // Fetch: the whole batches holding offsets >= request.offset, up to
+  // about max_bytes (at least one batch when any is there), into `into`
+  // (its previous batches released). Records deleted or overwritten below
+  // the retained start are reported as lost; damage is reported, never
+  // skipped. Never blocks.
+  virtual void fetch(const TopicRef& topic, std::int32_t partition, const FetchRequest& request,
+                     FetchLease& into) noexcept = 0;
+  // The offset consumers may read up to (the log end until replication).
+  [[nodiscard]] virtual std::int64_t high_watermark(const TopicRef& topic, std::int32_t partition) const noexcept = 0;
+  // Waits until `ready()` or the deadline (Kafka's fetch max_wait): woken
+  // by every append and every group change, never by a timer loop.
+  [[nodiscard]] virtual bool wait_for_data(const std::function<bool()>& ready, detail::Deadline deadline) = 0;
+  // Opens gate `name` on the partition at `offset` (clamped to the
+  // retained window), sharing it with other holders of the name.
+  [[nodiscard]] virtual std::unique_ptr<ReadGate> open_gate(const TopicRef& topic, std::int32_t partition,
+                                                            std::string_view name, std::int64_t offset) = 0;
+  // A client met `records` lost records of the partition (a seek below
+  // its retained window): counted in the partition's metrics.
+  virtual void note_loss(const TopicRef& topic, std::int32_t partition, std::int64_t records) noexcept = 0;
+
   // List offsets: earliest, latest, or the first offset whose record
   // timestamp is >= the given one (latest when none is).
   [[nodiscard]] virtual std::int64_t list_offset(const TopicRef& topic, std::int32_t partition,
@@ -171,6 +221,15 @@ class Broker {
 
   // Groups.
   [[nodiscard]] virtual JoinGroupResponse join_group(const JoinGroupRequest& request) = 0;
+  // Cooperative hand-over: gives back `released` (the group's gate on each
+  // stays at its committed offset until the next owner takes it, so no
+  // uncommitted record is dropped meanwhile) and takes those of `wanted`
+  // that are in the member's target and free, each at its committed offset
+  // (else at `reset`), with the group's gate held there.
+  [[nodiscard]] virtual std::vector<OwnedPartition> hand_over(const std::string& group, const std::string& member_id,
+                                                              const std::vector<TopicPartition>& released,
+                                                              const std::vector<TopicPartition>& wanted,
+                                                              OffsetReset reset) = 0;
   // Liveness plus the member's target assignment and the group's generation.
   [[nodiscard]] virtual SyncGroupResponse sync_group(const std::string& group, const std::string& member_id) = 0;
   // The generation now: it moves whenever a target or an owner changes,

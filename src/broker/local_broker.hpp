@@ -54,6 +54,7 @@ class LocalTopic final : public TopicRef {
     return state_->deleted.load(std::memory_order_relaxed);  // relaxed: see storage::TopicState::deleted
   }
   [[nodiscard]] storage::TopicState& state() const noexcept { return *state_; }
+  [[nodiscard]] const std::shared_ptr<storage::TopicState>& shared_state() const noexcept { return state_; }
   [[nodiscard]] storage::Partition& partition(std::int32_t p) const noexcept {
     return *state_->partitions[static_cast<std::size_t>(p)];
   }
@@ -92,6 +93,17 @@ class LocalBroker final : public Broker {
                                            std::int64_t producer_id) noexcept override;
   [[nodiscard]] std::int64_t list_offset(const TopicRef& topic, std::int32_t partition,
                                          const OffsetSpec& spec) override;
+  void fetch(const TopicRef& topic, std::int32_t partition, const FetchRequest& request,
+             FetchLease& into) noexcept override;
+  [[nodiscard]] std::int64_t high_watermark(const TopicRef& topic, std::int32_t partition) const noexcept override;
+  [[nodiscard]] bool wait_for_data(const std::function<bool()>& ready, detail::Deadline deadline) override;
+  [[nodiscard]] std::unique_ptr<ReadGate> open_gate(const TopicRef& topic, std::int32_t partition,
+                                                    std::string_view name, std::int64_t offset) override;
+  void note_loss(const TopicRef& topic, std::int32_t partition, std::int64_t records) noexcept override;
+  [[nodiscard]] std::vector<OwnedPartition> hand_over(const std::string& group, const std::string& member_id,
+                                                      const std::vector<TopicPartition>& released,
+                                                      const std::vector<TopicPartition>& wanted,
+                                                      OffsetReset reset) override;
   [[nodiscard]] JoinGroupResponse join_group(const JoinGroupRequest& request) override;
   [[nodiscard]] SyncGroupResponse sync_group(const std::string& group, const std::string& member_id) override;
   [[nodiscard]] std::int64_t group_generation() const noexcept override;
@@ -138,6 +150,13 @@ class LocalBroker final : public Broker {
   std::set<std::string, std::less<>> idempotence_ids;
 
  private:
+  // The group gates of released partitions that no member has taken yet
+  // (local_broker_groups.cpp), kept while the coordinator lists them as
+  // parked. Guarded by parked_mutex_.
+  void prune_parked(const std::string& group);
+  std::mutex parked_mutex_;
+  std::map<std::pair<std::string, TopicPartition>, std::unique_ptr<ReadGate>> parked_gates_;
+
   // Durable topics (local_broker_durable.cpp); callers hold admin_mutex.
   void create_durable_topic(std::string_view name, const TopicOptions& requested);
   void delete_durable_topic(storage::TopicState& t);

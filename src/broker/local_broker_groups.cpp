@@ -14,6 +14,9 @@
 namespace rill::broker {
 namespace {
 
+// The gate every member of `group` reads a partition under.
+std::string group_gate_name(std::string_view group) { return fmt::format("group:{}", group); }
+
 // The partition's retained window, or nullopt when the topic or the
 // partition no longer exists.
 std::optional<PartitionInfo> window_of(const LocalBroker& state, const TopicPartition& tp) {
@@ -66,18 +69,77 @@ JoinGroupResponse LocalBroker::join_group(const JoinGroupRequest& request) {
   JoinGroupResponse r;
   r.member_id = groups.join(request.group, {request.topics, request.strategy, request.session_timeout});
   r.generation = group_generation();
+  prune_parked(request.group);
   return r;
 }
 
 SyncGroupResponse LocalBroker::sync_group(const std::string& group, const std::string& member_id) {
   const std::int64_t generation = group_generation();
   group::SyncResult r = groups.sync(group, member_id);
+  prune_parked(group);
   return SyncGroupResponse{r.member_alive, generation, std::move(r.target)};
 }
 
 std::int64_t LocalBroker::group_generation() const noexcept { return static_cast<std::int64_t>(groups.epoch()); }
 
-void LocalBroker::leave_group(const std::string& group, const std::string& member_id) { groups.leave(group, member_id); }
+void LocalBroker::leave_group(const std::string& group, const std::string& member_id) {
+  groups.leave(group, member_id);
+  prune_parked(group);
+}
+
+std::vector<OwnedPartition> LocalBroker::hand_over(const std::string& group, const std::string& member_id,
+                                                   const std::vector<TopicPartition>& released,
+                                                   const std::vector<TopicPartition>& wanted, OffsetReset reset) {
+  const std::string gate_name = group_gate_name(group);
+  // Hold the group's gate on each released partition at its committed
+  // offset before the member lets go of its own holding (it drops its gate
+  // after this returns), so nothing uncommitted is dropped in between.
+  for (const TopicPartition& tp : released) {
+    const auto topic = resolve(tp.topic);
+    if (!topic || tp.partition >= topic->partition_count()) continue;  // deleted meanwhile
+    const std::optional<std::int64_t> committed = groups.committed(group, tp);
+    std::unique_ptr<ReadGate> gate =
+        open_gate(*topic, tp.partition, gate_name, committed ? *committed : high_watermark(*topic, tp.partition));
+    if (committed) (void)gate->move_back(*committed);
+    std::lock_guard lock(parked_mutex_);
+    parked_gates_[{group, tp}] = std::move(gate);
+  }
+  std::vector<group::Acquired> taken = groups.exchange(group, member_id, released, wanted);
+  std::vector<OwnedPartition> out;
+  for (group::Acquired& a : taken) {
+    const auto topic = resolve(a.partition.topic);
+    if (!topic || a.partition.partition >= topic->partition_count()) continue;  // deleted meanwhile
+    OwnedPartition owned;
+    owned.partition = a.partition;
+    owned.committed = a.committed;
+    storage::Partition& p = static_cast<const LocalTopic&>(*topic).partition(a.partition.partition);
+    if (a.committed) {
+      owned.start = *a.committed;
+    } else {
+      owned.start = reset == OffsetReset::earliest ? p.info().start_offset : p.end_offset();
+    }
+    // Opened while the parked holding (if any) still keeps the records.
+    owned.gate = open_gate(*topic, a.partition.partition, gate_name, owned.start);
+    owned.start = owned.gate->move_back(owned.start);
+    out.push_back(std::move(owned));
+  }
+  prune_parked(group);
+  return out;
+}
+
+void LocalBroker::prune_parked(const std::string& group) {
+  const std::set<TopicPartition> parked = groups.parked(group);
+  std::vector<std::unique_ptr<ReadGate>> dropped;  // released outside the mutex
+  std::lock_guard lock(parked_mutex_);
+  for (auto it = parked_gates_.lower_bound({group, TopicPartition{}}); it != parked_gates_.end() && it->first.first == group;) {
+    if (parked.contains(it->first.second)) {
+      ++it;
+      continue;
+    }
+    dropped.push_back(std::move(it->second));
+    it = parked_gates_.erase(it);
+  }
+}
 
 void LocalBroker::commit_offsets(const std::string& group, const std::string& member_id,
                                  const std::map<TopicPartition, std::int64_t>& offsets) {

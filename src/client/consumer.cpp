@@ -10,8 +10,10 @@
 
 namespace rill::client {
 
-ConsumerImpl::ConsumerImpl(std::shared_ptr<broker::LocalBroker> broker, const ConsumerOptions& options)
-    : broker_(std::move(broker)), options_(options) {
+ConsumerImpl::ConsumerImpl(std::shared_ptr<broker::Broker> broker, const ConsumerOptions& options)
+    : broker_(std::move(broker)),
+      gate_name_(fmt::format("consumer:{}", static_cast<const void*>(this))),
+      options_(options) {
   if (!options.group.empty()) base::validate_group_id(options.group);
   if (options.max_poll_records < 1) {
     throw Error(ErrorCode::invalid_argument, "consumer max_poll_records must be at least 1");
@@ -62,22 +64,14 @@ std::shared_ptr<const broker::TopicRef> ConsumerImpl::topic_of(const TopicPartit
 }
 
 void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<const broker::TopicRef> topic,
-                                 std::optional<std::int64_t> committed,
-                                 std::unique_ptr<storage::PartitionReader> reader) {
-  const bool earliest = options_.auto_offset_reset == OffsetReset::earliest;
-  if (reader) {
-    (void)reader->seek(committed ? *committed : earliest ? INT64_MIN : INT64_MAX);
-  } else {
-    const std::int64_t start = committed ? *committed
-                               : earliest ? storage::Partition::kEarliest
-                                          : storage::Partition::kLatest;
-    reader = storage_of(*topic, tp.partition).open_reader(start);
-  }
-  reader->check_crcs(options_.check_crcs);  // a handed-over reader follows this consumer's choice
+                                 std::int64_t start, std::unique_ptr<broker::ReadGate> gate) {
   AssignedPartition ap;
   ap.tp = tp;
-  ap.metrics_slot = counters_.attach(tp, topic, reader->position());
-  ap.reader = std::move(reader);
+  ap.metrics_slot = counters_.attach(tp, topic, start);
+  ap.position = start;
+  ap.gate = std::move(gate);
+  ap.leases[0] = std::make_unique<broker::FetchLease>();
+  ap.leases[1] = std::make_unique<broker::FetchLease>();
   ap.topic = std::move(topic);
   const auto it = std::lower_bound(assigned_.begin(), assigned_.end(), tp,
                                    [](const AssignedPartition& a, const TopicPartition& b) { return a.tp < b; });
@@ -85,13 +79,9 @@ void ConsumerImpl::add_partition(const TopicPartition& tp, std::shared_ptr<const
 }
 
 void ConsumerImpl::release_to_group(const std::vector<TopicPartition>& partitions) {
-  std::vector<group::Released> released;
-  for (AssignedPartition& ap : assigned_) {
-    if (std::find(partitions.begin(), partitions.end(), ap.tp) == partitions.end()) continue;
-    released.push_back({ap.tp, ap.topic, std::move(ap.reader)});
-  }
+  // The group holds its gates on them before ours go.
+  (void)broker_->hand_over(options_.group, member_id_, partitions, {}, options_.auto_offset_reset);
   remove_partitions(partitions);
-  (void)broker_->groups.exchange(options_.group, member_id_, std::move(released), {});
 }
 
 void ConsumerImpl::remove_partitions(const std::vector<TopicPartition>& partitions) {
@@ -127,9 +117,16 @@ void ConsumerImpl::assign(const std::vector<TopicPartition>& partitions) {
   remove_partitions(dropped);
   for (auto& [tp, t] : wanted) {
     if (find(tp) != nullptr) continue;
-    std::optional<std::int64_t> start;
-    if (!options_.group.empty()) start = broker_->fetch_offset(options_.group, tp);
-    add_partition(tp, std::move(t), start);
+    std::optional<std::int64_t> committed;
+    if (!options_.group.empty()) committed = broker_->fetch_offset(options_.group, tp);
+    const bool earliest = options_.auto_offset_reset == OffsetReset::earliest;
+    const std::int64_t start =
+        committed ? *committed
+                  : broker_->list_offset(*t, tp.partition,
+                                         {earliest ? broker::OffsetSpec::Kind::earliest : broker::OffsetSpec::Kind::latest});
+    std::unique_ptr<broker::ReadGate> gate = broker_->open_gate(*t, tp.partition, gate_name_, start);
+    const std::int64_t at = gate->move_back(start);  // clamped to the retained window
+    add_partition(tp, std::move(t), at, std::move(gate));
   }
   mode_ = assigned_.empty() ? Mode::none : Mode::manual;
 }
@@ -187,7 +184,7 @@ void ConsumerImpl::close() {
 namespace rill {
 
 Consumer::Consumer(const Node& node, const ConsumerOptions& options)
-    : impl_(std::make_unique<client::ConsumerImpl>(std::dynamic_pointer_cast<broker::LocalBroker>(detail::broker_of(node)), options)) {}
+    : impl_(std::make_unique<client::ConsumerImpl>(detail::broker_of(node), options)) {}
 Consumer::~Consumer() = default;
 Consumer::Consumer(Consumer&&) noexcept = default;
 Consumer& Consumer::operator=(Consumer&&) noexcept = default;

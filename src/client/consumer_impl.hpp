@@ -1,9 +1,15 @@
 // ConsumerImpl: the state behind rill::Consumer (one thread at a time).
 //
-// Each assigned partition holds a storage::PartitionReader (a cursor on the
-// partition's log). poll() starts every reader's poll (which releases the
-// previous poll's views), takes part in group rebalancing, then decodes
-// batches straight into a reused vector of RecordViews.
+// Everything goes through the Broker (broker/broker.hpp). Each assigned
+// partition holds its position (an offset), a read gate at that position
+// (the group's, or this consumer's own when ungrouped or assigned by
+// hand), and two fetch leases. poll() first moves each gate up to the
+// position (releasing the previous poll's records), takes part in group
+// rebalancing, then reads records from the current lease into a reused
+// vector of RecordViews; when the lease runs out it fetches into the other
+// one, whose views belong to an earlier poll. So a poll fetches at most
+// twice per partition, and records left in a lease are read by the next
+// poll without a new fetch.
 #pragma once
 
 #include <chrono>
@@ -15,19 +21,20 @@
 #include "client/client_link.hpp"
 #include "client/consumer_counters.hpp"
 #include "rill/consumer.hpp"
-#include "broker/local_broker.hpp"
+#include "broker/broker.hpp"
 
 namespace rill::client {
-
-// The storage of a partition of a LocalBroker's topic, for the reader.
-[[nodiscard]] inline storage::Partition& storage_of(const broker::TopicRef& topic, std::int32_t partition) noexcept {
-  return static_cast<const broker::LocalTopic&>(topic).partition(partition);
-}
 
 struct AssignedPartition {
   TopicPartition tp;
   std::shared_ptr<const broker::TopicRef> topic;
-  std::unique_ptr<storage::PartitionReader> reader;
+  std::int64_t position = 0;                 // the next offset poll() returns
+  std::unique_ptr<broker::ReadGate> gate;    // held at or below position
+  // Two leases: `current` is read from; the other holds views of an
+  // earlier poll (or of this one, once `refetched`).
+  std::unique_ptr<broker::FetchLease> leases[2];
+  int current = 0;
+  bool used[2] = {false, false};             // read from in this poll
   bool paused = false;
   std::optional<LossEvent> pending_loss;  // from a seek below the retained window
   ConsumerCounters::SlotHandle metrics_slot;  // its position, for Node::metrics()
@@ -35,7 +42,7 @@ struct AssignedPartition {
 
 class ConsumerImpl {
  public:
-  ConsumerImpl(std::shared_ptr<broker::LocalBroker> broker, const ConsumerOptions& options);
+  ConsumerImpl(std::shared_ptr<broker::Broker> broker, const ConsumerOptions& options);
   ~ConsumerImpl();
 
   void assign(const std::vector<TopicPartition>& partitions);
@@ -67,13 +74,13 @@ class ConsumerImpl {
   AssignedPartition* find(const TopicPartition& tp) noexcept;
   const AssignedPartition& require(const TopicPartition& tp) const;
   AssignedPartition& require(const TopicPartition& tp);
-  // Adds `tp` at `committed`, else at auto_offset_reset; reuses `reader`
-  // (a cursor parked by the group) when given.
-  void add_partition(const TopicPartition& tp, std::shared_ptr<const broker::TopicRef> topic,
-                     std::optional<std::int64_t> committed,
-                     std::unique_ptr<storage::PartitionReader> reader = nullptr);
+  // Adds `tp` at `start` under `gate`.
+  void add_partition(const TopicPartition& tp, std::shared_ptr<const broker::TopicRef> topic, std::int64_t start,
+                     std::unique_ptr<broker::ReadGate> gate);
+  // Moves `ap` to `offset` (clamped to the retained window) and returns it.
+  std::int64_t move_to(AssignedPartition& ap, std::int64_t offset);
   void remove_partitions(const std::vector<TopicPartition>& partitions);
-  // Removes `partitions` and gives them (with their cursors) back to the group.
+  // Removes `partitions` and gives them back to the group.
   void release_to_group(const std::vector<TopicPartition>& partitions);
   void notify_listener(bool revoked, const std::vector<TopicPartition>& partitions) noexcept;
   void join_group();
@@ -81,10 +88,15 @@ class ConsumerImpl {
   void apply_target(const std::vector<TopicPartition>& target);
   void fetch();
   void read_partition(AssignedPartition& ap);
+  // Fetches at ap.position into a lease this poll has not read from;
+  // false when both have been, or when a loss must wait for the next poll
+  // (`returned`: this poll already returned records of `ap`).
+  [[nodiscard]] bool refill(AssignedPartition& ap, bool returned);
   [[nodiscard]] bool wait_for_data(detail::Deadline deadline);
   [[nodiscard]] bool ready() const noexcept;
 
-  std::shared_ptr<broker::LocalBroker> broker_;
+  std::shared_ptr<broker::Broker> broker_;
+  const std::string gate_name_;  // this consumer's own gate (ungrouped or assigned)
   // The topic `tp` names, checked to have that partition: Error(not_found).
   [[nodiscard]] std::shared_ptr<const broker::TopicRef> topic_of(const TopicPartition& tp) const;
   const ConsumerOptions options_;

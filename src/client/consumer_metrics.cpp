@@ -13,16 +13,15 @@ void ConsumerImpl::note_fetch() noexcept {
     lost += count;
     if (AssignedPartition* ap = find(e.partition); ap != nullptr) {
       ap->metrics_slot->add_lost(count);
-      storage_of(*ap->topic, e.partition.partition).counters.add_lost(count);
     }
   }
   counters_.add_fetch(records_.size(), bytes, lost);
-  for (const AssignedPartition& ap : assigned_) ap.metrics_slot->publish_position(ap.reader->position());
+  for (const AssignedPartition& ap : assigned_) ap.metrics_slot->publish_position(ap.position);
 }
 
 ConsumerMetrics ConsumerImpl::metrics() const {
   // On the consumer's thread: the readers' positions are exact now.
-  for (const AssignedPartition& ap : assigned_) ap.metrics_slot->publish_position(ap.reader->position());
+  for (const AssignedPartition& ap : assigned_) ap.metrics_slot->publish_position(ap.position);
   return counters_.snapshot(metrics_link_.client_id, options_.group, *broker_);
 }
 

@@ -8,6 +8,13 @@
 #include "rill/error.hpp"
 
 namespace rill::client {
+namespace {
+
+// Bytes asked for per fetch: the batches are views (or one copy), so a
+// large fetch costs little and lets a poll walk many batches.
+constexpr std::size_t kFetchBytes = std::size_t{1} << 20;
+
+}  // namespace
 
 void ConsumerImpl::group_sync(bool force) {
   if (mode_ != Mode::subscribed) return;
@@ -44,66 +51,72 @@ void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
   }
   if (revoked.empty() && wanted.empty()) return;
   notify_listener(true, revoked);  // before release: the listener may still commit them
-  std::vector<group::Released> released;
-  for (AssignedPartition& ap : assigned_) {
-    if (std::binary_search(target.begin(), target.end(), ap.tp)) continue;
-    released.push_back({ap.tp, ap.topic, std::move(ap.reader)});
-  }
+  // The group holds its gates on the revoked partitions before ours go.
+  std::vector<broker::OwnedPartition> taken =
+      broker_->hand_over(options_.group, member_id_, revoked, wanted, options_.auto_offset_reset);
   remove_partitions(revoked);
-  std::vector<group::Acquired> taken =
-      broker_->groups.exchange(options_.group, member_id_, std::move(released), wanted);
   std::vector<TopicPartition> added;
-  for (group::Acquired& a : taken) {
-    auto t = broker_->resolve(a.partition.topic);
-    if (!t || a.partition.partition >= t->partition_count()) continue;  // deleted meanwhile
-    add_partition(a.partition, std::move(t), a.committed, std::move(a.reader));
-    added.push_back(a.partition);
+  for (broker::OwnedPartition& owned : taken) {
+    auto t = broker_->resolve(owned.partition.topic);
+    if (!t || owned.partition.partition >= t->partition_count()) continue;  // deleted meanwhile
+    add_partition(owned.partition, std::move(t), owned.start, std::move(owned.gate));
+    added.push_back(owned.partition);
   }
   notify_listener(false, added);
 }
 
+bool ConsumerImpl::refill(AssignedPartition& ap, bool returned) {
+  // A lease read from in this poll holds views the caller still has: fetch
+  // into one that was not (its views belong to an earlier poll).
+  int into = 1 - ap.current;
+  if (ap.used[into]) {
+    into = ap.current;
+    if (ap.used[into]) return false;
+  }
+  broker::FetchLease& lease = *ap.leases[into];
+  if (into != ap.current) lease.continue_from(*ap.leases[ap.current]);  // the partition's read hint
+  ap.current = into;
+  ap.used[into] = true;
+  broker_->fetch(*ap.topic, ap.tp.partition, {ap.position, kFetchBytes, options_.check_crcs, ap.gate.get()}, lease);
+  ap.position = std::max(ap.position, lease.from_offset());
+  if (lease.lost() > 0) {
+    const LossEvent loss{ap.tp, lease.lost_from(), lease.lost()};
+    if (returned) {
+      // A poll reports a partition's losses before its records: this one
+      // and the records after it go to the next poll.
+      ap.pending_loss = loss;
+      return false;
+    }
+    losses_.push_back(loss);
+  }
+  return true;
+}
+
 void ConsumerImpl::read_partition(AssignedPartition& ap) {
-  storage::PartitionReader& reader = *ap.reader;
   const std::string_view topic_name = ap.topic->name();
   const std::size_t max = options_.max_poll_records;
-  codec::BatchView batch;
-  codec::DecodedRecord d;
+  const std::size_t before = records_.size();
   while (records_.size() < max) {
-    std::int64_t lost_from = 0;
-    std::int64_t lost = 0;
-    const bool got = reader.next_batch(batch, lost_from, lost);
-    if (lost > 0) losses_.push_back(LossEvent{ap.tp, lost_from, lost});
-    if (!got) {
-      if (std::string damage = reader.damage(); !damage.empty() && records_.empty()) {
-        throw Error(ErrorCode::corrupt, fmt::format("topic \"{}\" partition {}: {}", topic_name,
-                                                    ap.tp.partition, damage));
-      }
-      break;
-    }
-    codec::RecordReader records(batch);
-    const std::int64_t start = reader.position();
-    std::int64_t next = start;
-    codec::DecodeStatus status = codec::DecodeStatus::ok;
-    while (records_.size() < max && (status = records.next(d)) == codec::DecodeStatus::ok) {
-      if (d.offset < next) continue;  // read before (a seek into the middle of this batch)
-      records_.push_back(codec::to_record_view(d, topic_name, ap.tp.partition));
-      next = d.offset + 1;
-    }
-    if (status == codec::DecodeStatus::corrupt) {
+    broker::FetchLease* lease = ap.leases[ap.current].get();
+    if (!lease->has_more() && !refill(ap, records_.size() > before)) break;
+    lease = ap.leases[ap.current].get();
+    ap.used[ap.current] = true;
+    RecordView view;
+    while (records_.size() < max && lease->next(view, topic_name, ap.tp.partition)) records_.push_back(view);
+    ap.position = std::max(ap.position, lease->next_offset());
+    if (const std::optional<std::string> damage = lease->record_damage()) {
       // Damaged data is reported, never skipped: the records before the
       // damage are returned by this poll; the next poll stops at the damaged
       // record and throws, with the position left in front of it.
-      reader.consumed(next);
-      if (next != start) break;
-      throw Error(ErrorCode::corrupt,
-                  fmt::format("topic \"{}\" partition {}: the batch at offset {} is damaged at "
-                              "byte {} ({}); position stays at offset {}",
-                              topic_name, ap.tp.partition, batch.base_offset(),
-                              records.error().position, records.error().reason, next));
+      if (!records_.empty()) break;
+      throw Error(ErrorCode::corrupt, fmt::format("topic \"{}\" partition {}: {}; position stays at offset {}",
+                                                  topic_name, ap.tp.partition, *damage, ap.position));
     }
-    // Read to its end: compaction may have removed the batch's last offsets.
-    if (status == codec::DecodeStatus::incomplete) next = std::max(next, batch.next_offset());
-    reader.consumed(next);
+    if (!lease->has_more() && !lease->storage_damage().empty()) {
+      if (!records_.empty()) break;
+      throw Error(ErrorCode::corrupt, fmt::format("topic \"{}\" partition {}: {}", topic_name, ap.tp.partition,
+                                                  lease->storage_damage()));
+    }
   }
 }
 
@@ -123,7 +136,11 @@ void ConsumerImpl::fetch() {
 bool ConsumerImpl::ready() const noexcept {
   if (mode_ == Mode::subscribed && broker_->group_generation() != seen_epoch_) return true;
   for (const AssignedPartition& ap : assigned_) {
-    if (ap.pending_loss || (!ap.paused && ap.reader->has_data())) return true;
+    if (ap.pending_loss) return true;
+    if (!ap.paused && (ap.leases[ap.current]->has_more() ||
+                       broker_->high_watermark(*ap.topic, ap.tp.partition) > ap.position)) {
+      return true;
+    }
   }
   return false;
 }
@@ -135,7 +152,7 @@ bool ConsumerImpl::wait_for_data(detail::Deadline deadline) {
     case ConsumerWait::spin_then_yield: return detail::SpinThenYield{}.wait_until(ready_now, deadline);
     case ConsumerWait::blocking: break;
   }
-  return broker_->data_signal.wait_until(ready_now, deadline);
+  return broker_->wait_for_data(ready_now, deadline);
 }
 
 PollResult ConsumerImpl::poll(std::chrono::milliseconds timeout) {
@@ -143,7 +160,12 @@ PollResult ConsumerImpl::poll(std::chrono::milliseconds timeout) {
   const detail::Deadline deadline = detail::deadline_after(timeout);
   counters_.add_poll();
   for (;;) {
-    for (AssignedPartition& ap : assigned_) ap.reader->begin_poll();  // releases the last poll's views
+    for (AssignedPartition& ap : assigned_) {
+      // The last poll's views are released: the gate may move up to here,
+      // short of the batch the current lease reads on from.
+      ap.gate->advance(std::min(ap.position, ap.leases[ap.current]->pinned_from()));
+      ap.used[0] = ap.used[1] = false;
+    }
     records_.clear();
     losses_.clear();
     group_sync(false);
@@ -161,18 +183,26 @@ PollResult ConsumerImpl::poll(std::chrono::milliseconds timeout) {
   }
 }
 
+std::int64_t ConsumerImpl::move_to(AssignedPartition& ap, std::int64_t offset) {
+  // Releases the last poll's views (as a poll would) and every record left
+  // in the leases; the gate follows the position, clamped to the window.
+  ap.leases[0]->reset();
+  ap.leases[1]->reset();
+  ap.position = ap.gate->move_back(offset);
+  return ap.position;
+}
+
 void ConsumerImpl::seek(const TopicPartition& tp, std::int64_t offset) {
   AssignedPartition& ap = require(tp);
-  const std::int64_t reached = ap.reader->seek(offset);
+  const std::int64_t reached = move_to(ap, offset);
   if (reached > offset && offset >= 0 && ap.topic->options().full_policy == FullPolicy::overwrite) {
     ap.pending_loss = LossEvent{tp, offset, reached - offset};
+    broker_->note_loss(*ap.topic, tp.partition, reached - offset);
   }
 }
 
 void ConsumerImpl::seek_to(const std::vector<TopicPartition>& partitions, bool end) {
-  for (const TopicPartition& tp : partitions) {
-    (void)require(tp).reader->seek(end ? INT64_MAX : INT64_MIN);
-  }
+  for (const TopicPartition& tp : partitions) (void)move_to(require(tp), end ? INT64_MAX : INT64_MIN);
 }
 
 std::int64_t ConsumerImpl::seek_to_timestamp(const TopicPartition& tp, std::int64_t timestamp_ms) {
@@ -180,7 +210,7 @@ std::int64_t ConsumerImpl::seek_to_timestamp(const TopicPartition& tp, std::int6
   const std::int64_t offset =
       broker_->list_offset(*ap.topic, tp.partition, {broker::OffsetSpec::Kind::timestamp, timestamp_ms});
   seek(tp, offset);
-  return ap.reader->position();
+  return ap.position;
 }
 
 std::map<TopicPartition, std::int64_t> ConsumerImpl::offsets_for_times(
@@ -194,12 +224,12 @@ std::map<TopicPartition, std::int64_t> ConsumerImpl::offsets_for_times(
   return out;
 }
 
-std::int64_t ConsumerImpl::position(const TopicPartition& tp) const { return require(tp).reader->position(); }
+std::int64_t ConsumerImpl::position(const TopicPartition& tp) const { return require(tp).position; }
 
 std::int64_t ConsumerImpl::lag(const TopicPartition& tp) const {
   const AssignedPartition& ap = require(tp);
   const std::int64_t end = broker_->list_offset(*ap.topic, tp.partition, {broker::OffsetSpec::Kind::latest});
-  return std::max<std::int64_t>(0, end - ap.reader->position());
+  return std::max<std::int64_t>(0, end - ap.position);
 }
 
 void ConsumerImpl::commit(const std::map<TopicPartition, std::int64_t>* offsets) {
@@ -209,7 +239,7 @@ void ConsumerImpl::commit(const std::map<TopicPartition, std::int64_t>* offsets)
   }
   std::map<TopicPartition, std::int64_t> positions;
   if (offsets == nullptr) {
-    for (const AssignedPartition& ap : assigned_) positions[ap.tp] = ap.reader->position();
+    for (const AssignedPartition& ap : assigned_) positions[ap.tp] = ap.position;
     offsets = &positions;
   }
   const std::string& member = mode_ == Mode::subscribed ? member_id_ : std::string();

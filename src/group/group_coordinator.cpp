@@ -203,22 +203,17 @@ void GroupCoordinator::assign_sticky(Group& group, const std::map<std::string, s
 }
 
 std::vector<Acquired> GroupCoordinator::exchange(const std::string& group_id, const std::string& member,
-                                                 std::vector<Released> released,
+                                                 const std::vector<TopicPartition>& released,
                                                  const std::vector<TopicPartition>& wanted) {
   std::lock_guard lock(mutex_);
   Group& group = groups_[group_id];
   bool freed = false;
-  for (Released& r : released) {
-    const auto it = group.owners.find(r.partition);
+  for (const TopicPartition& tp : released) {
+    const auto it = group.owners.find(tp);
     if (it == group.owners.end() || it->second != member) continue;
     group.owners.erase(it);
     freed = true;
-    if (r.reader) {
-      if (const auto c = group.committed.find(r.partition); c != group.committed.end()) {
-        (void)r.reader->seek(c->second);  // hold the group's committed position
-      }
-      group.parked[r.partition] = Parked{std::move(r.topic), std::move(r.reader)};
-    }
+    group.parked.insert(tp);
   }
   std::vector<Acquired> taken;
   const auto m = group.members.find(member);
@@ -228,13 +223,10 @@ std::vector<Acquired> GroupCoordinator::exchange(const std::string& group_id, co
       if (!std::binary_search(target.begin(), target.end(), tp)) continue;
       const auto [owner, inserted] = group.owners.try_emplace(tp, member);
       if (!inserted && owner->second != member) continue;  // still read by its previous owner
-      Acquired a{tp, std::nullopt, nullptr};
+      Acquired a{tp, std::nullopt};
       if (const auto c = group.committed.find(tp); c != group.committed.end()) a.committed = c->second;
-      if (const auto p = group.parked.find(tp); p != group.parked.end()) {
-        a.reader = std::move(p->second.reader);
-        group.parked.erase(p);
-      }
-      taken.push_back(std::move(a));
+      group.parked.erase(tp);
+      taken.push_back(a);
     }
   }
   drop_stale_parked(group);
@@ -243,12 +235,18 @@ std::vector<Acquired> GroupCoordinator::exchange(const std::string& group_id, co
 }
 
 void GroupCoordinator::drop_stale_parked(Group& group) {
-  std::erase_if(group.parked, [&](const auto& entry) {
+  std::erase_if(group.parked, [&](const TopicPartition& tp) {
     for (const auto& [id, m] : group.members) {
-      if (std::binary_search(m.target.begin(), m.target.end(), entry.first)) return false;
+      if (std::binary_search(m.target.begin(), m.target.end(), tp)) return false;
     }
     return true;  // nobody will take it: stop holding the partition back
   });
+}
+
+std::set<TopicPartition> GroupCoordinator::parked(const std::string& group_id) const {
+  std::lock_guard lock(mutex_);
+  const auto g = groups_.find(group_id);
+  return g == groups_.end() ? std::set<TopicPartition>{} : g->second.parked;
 }
 
 void GroupCoordinator::attach_store(std::unique_ptr<OffsetStore> store, CommittedOffsets restored) {

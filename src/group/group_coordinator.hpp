@@ -15,11 +15,13 @@
 //   no owner. A partition still owned by its previous member is taken at a
 //   later poll, after that member released it or was removed. So after the
 //   rebalance completes no partition has two readers in one group.
-// - A released partition's cursor is parked in the group, moved back to the
-//   committed offset, until its next owner takes it over: under
-//   FullPolicy::block / fail, records the group has not committed are never
-//   dropped during a hand-over. Parked cursors of partitions no member
-//   targets any more (or of a group without members) are dropped.
+// - Everything here is data: ids, targets, owners, committed offsets and
+//   the set of parked partitions (released, not yet taken). The broker
+//   keeps the group's gate on a parked partition at its committed offset
+//   until its next owner takes it over: under FullPolicy::block / fail,
+//   records the group has not committed are never dropped during a
+//   hand-over. A partition no member targets any more (or of a group
+//   without members) is no longer parked, and its gate goes.
 // - A member that has not synced for its session timeout is removed by any
 //   other member's sync (or its own join); its partitions become free. Its
 //   own next sync reports it gone, and it drops everything before reading.
@@ -42,6 +44,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,8 +53,6 @@
 #include "rill/options.hpp"
 #include "rill/topic.hpp"
 #include "group/offset_store.hpp"
-#include "storage/partition.hpp"
-#include "storage/topic_state.hpp"
 
 namespace rill::group {
 
@@ -66,17 +67,10 @@ struct SyncResult {
   std::vector<TopicPartition> target;     // sorted
 };
 
-// A partition a member gives back, with its cursor (may be null).
-struct Released {
-  TopicPartition partition;
-  std::shared_ptr<const void> topic;  // keeps the reader's partition alive
-  std::unique_ptr<storage::PartitionReader> reader;
-};
-
+// A partition a member takes, and the group's committed offset for it.
 struct Acquired {
   TopicPartition partition;
   std::optional<std::int64_t> committed;
-  std::unique_ptr<storage::PartitionReader> reader;  // the parked cursor, or null: open a new one
 };
 
 // A group as administration sees it (group_coordinator_admin.cpp).
@@ -108,12 +102,15 @@ class GroupCoordinator {
   // Heartbeat: removes silent members, rebalances if needed, returns the
   // member's target.
   [[nodiscard]] SyncResult sync(const std::string& group, const std::string& member);
-  // Frees `released` (owned by `member`), parking their cursors, and takes
-  // those of `wanted` that are in the member's target and free. Returns
-  // what was taken.
+  // Frees `released` (owned by `member`), parking them, and takes those of
+  // `wanted` that are in the member's target and free. Returns what was
+  // taken.
   [[nodiscard]] std::vector<Acquired> exchange(const std::string& group, const std::string& member,
-                                               std::vector<Released> released,
+                                               const std::vector<TopicPartition>& released,
                                                const std::vector<TopicPartition>& wanted);
+  // The group's parked partitions: released, targeted by some member, not
+  // taken yet. Their group gates stay at the committed offset meanwhile.
+  [[nodiscard]] std::set<TopicPartition> parked(const std::string& group) const;
 
   // Makes commits durable through `store` and restores `restored` (what the
   // store replayed). Called once, before the node is shared.
@@ -155,15 +152,11 @@ class GroupCoordinator {
     Clock::time_point last_seen;
     std::vector<TopicPartition> target;
   };
-  struct Parked {
-    std::shared_ptr<const void> topic;  // declared first: outlives the reader
-    std::unique_ptr<storage::PartitionReader> reader;
-  };
   struct Group {
     std::map<std::string, Member> members;  // sorted by id: the assignment order
     std::map<TopicPartition, std::string> owners;
     std::map<TopicPartition, std::int64_t> committed;
-    std::map<TopicPartition, Parked> parked;
+    std::set<TopicPartition> parked;
     std::uint64_t topics_version_seen = 0;
     std::uint64_t next_member = 0;
     bool dirty = true;

@@ -80,6 +80,9 @@ class ReadLease {
   // damaged storage, or is empty. The damage is never skipped.
   [[nodiscard]] const std::string& damage() const noexcept { return damage_; }
 
+  // Takes `other`'s hint: a read into this lease at the offset `other`
+  // stopped at starts where it stopped.
+  void continue_from(const ReadLease& other) noexcept { hint_ = other.hint_; }
   // Releases the batches (and what pins them); keeps the buffers and the hint.
   void reset() noexcept {
     batches_.clear();
