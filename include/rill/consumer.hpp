@@ -164,10 +164,28 @@ class Consumer {
   // Records between position(tp) and the partition's end.
   [[nodiscard]] std::int64_t lag(const TopicPartition& tp) const;
 
-  // Commits position() of every assigned partition for the group. Throws
-  // Error(invalid_argument) without a group.
+  // Commits position() of every assigned partition for the group.
+  //
+  // I/O: on a node opened on a directory, one batch (a record per
+  // partition, keyed by group and partition) is appended to the internal
+  // compacted topic "__consumer_offsets" before the offsets change in
+  // memory. That topic is FsyncPolicy::none: no fsync per commit (its log is
+  // synced when the node closes cleanly). The call holds the node's group
+  // mutex for that append, so group changes and commits of every group wait
+  // for it. On an in-memory node it only updates the node's table.
+  // Errors: Error(invalid_argument) without a group, or for offsets that do
+  // not fit one batch of the offsets topic; Error(commit_failed) when this
+  // subscribed consumer was removed from its group (silent past its session
+  // timeout) or names a partition it does not own (nothing is stored: poll()
+  // to rejoin); the storage's Error (io) when the append fails. On any
+  // error committed() is unchanged.
+  // What survives: a commit that returned survives a crash of the process
+  // (its bytes are in the page cache); after a power loss or an OS crash the
+  // group may resume from an older commit and read the records after it
+  // again (at-least-once).
   void commit();
-  // Commits the given offsets (the next offset to read, as Kafka does).
+  // Commits the given offsets (the next offset to read, as Kafka does), with
+  // the I/O, errors and crash behaviour of commit() above.
   void commit(const std::map<TopicPartition, std::int64_t>& offsets);
   // The group's committed offset for `tp`, if any.
   [[nodiscard]] std::optional<std::int64_t> committed(const TopicPartition& tp) const;

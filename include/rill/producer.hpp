@@ -165,12 +165,24 @@ class Producer {
   // a future. The setup errors listed above still throw from this call.
   void send(std::string_view topic, const Record& record, SendCallback callback);
 
-  // Never blocks and never throws. `ok` means accepted: with linger == 0 it
-  // is appended and *out (if given) holds its partition, offset and
-  // timestamp; with linger > 0 it waits in its batch and out->offset is -1.
-  // `full` means the record was not taken because its partition has no room
-  // (FullPolicy::block and ::fail alike; an overwrite topic is never full).
-  // A record larger than batch_bytes is appended alone at once.
+  // Never throws and never waits for room. `ok` means accepted: with
+  // linger == 0 it is appended and *out (if given) holds its partition,
+  // offset and timestamp; with linger > 0 it waits in its batch and
+  // out->offset is -1. `full` means the record was not taken because its
+  // partition has no room (FullPolicy::block and ::fail alike; an overwrite
+  // topic is never full). `failed`: a durable partition's storage or its
+  // sync failed. A record larger than batch_bytes is appended alone at once.
+  // What it can wait for, and nothing else:
+  // - the partition's lock in this producer, while another thread of it
+  //   appends a batch to that partition (under FullPolicy::block that
+  //   append may wait up to block_timeout for room; under
+  //   FsyncPolicy::every_batch it includes that batch's fdatasync);
+  // - on a durable topic, the partition's writer mutex, while another
+  //   append writes its batch or rolls a segment;
+  // - under FsyncPolicy::every_batch, when it appends a batch, the
+  //   fdatasync covering it, so `ok` then means durable.
+  // A thread that must never wait for the disk sends to a memory topic, or
+  // to a durable one under FsyncPolicy::none or ::interval.
   [[nodiscard]] SendStatus try_send(std::string_view topic, const Record& record,
                                     RecordMetadata* out = nullptr) noexcept;
 
