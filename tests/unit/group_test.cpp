@@ -196,6 +196,81 @@ TEST_CASE("group: a commit from a removed member or for a partition it does not 
   CHECK(busy.committed(mine) == 5);
 }
 
+TEST_CASE("group: a released partition's gate holds back a blocked producer at the committed offset until its next owner takes it", "[group]") {
+  rill::Node node = rill::Node::in_memory();
+  node.create_topic("t", {.capacity_bytes = 64 * 1024, .full_policy = rill::FullPolicy::block,
+                          .block_timeout = 50ms});
+  rill::Producer producer(node);
+  const std::string value(1000, 'x');
+  const TopicPartition tp{"t", 0};
+  const rill::ConsumerOptions options{.group = "g", .auto_offset_reset = rill::OffsetReset::earliest};
+  auto first = std::make_unique<rill::Consumer>(node, options);
+  rill::Consumer second(node, options);
+  first->subscribe({"t"});
+  second.subscribe({"t"});
+  CHECK(settle({first.get(), &second}, [&] { return first->assignment().size() + second.assignment().size() == 1; }));
+  rill::Consumer* owner = first->assignment().empty() ? &second : first.get();
+  rill::Consumer* other = owner == first.get() ? &second : first.get();
+  for (int i = 0; i < 10; ++i) (void)producer.send("t", {.value = std::to_string(i) + value}).get();
+  std::int64_t read = 0;
+  for (int i = 0; i < 500 && read < 10; ++i) read += static_cast<std::int64_t>(owner->poll(2ms).size());
+  REQUIRE(read == 10);
+  owner->commit({{tp, 3}});  // processed 0..2 only
+  // The owner goes away: its partition is released, and the other member
+  // (which targets it after the rebalance) has not taken it yet.
+  if (owner == first.get()) {
+    first.reset();
+  } else {
+    second.unsubscribe();
+  }
+  // Nobody reads now, but the group's gate stays at offset 3: the producer
+  // fills the ring and then waits (block) until its timeout.
+  std::int64_t sent = 10;
+  bool blocked = false;
+  for (; sent < 1000; ++sent) {
+    try {
+      (void)producer.send("t", {.value = std::to_string(sent) + value}).get();
+    } catch (const rill::Error& e) {
+      CHECK(e.code() == rill::ErrorCode::timeout);
+      blocked = true;
+      break;
+    }
+  }
+  REQUIRE(blocked);
+  CHECK(sent < 100);  // the ring holds about 60 such records
+  // The next owner starts at the committed offset: nothing after it was dropped.
+  std::vector<std::int64_t> offsets;
+  for (int i = 0; i < 500 && static_cast<std::int64_t>(offsets.size()) < sent - 3; ++i) {
+    for (const rill::RecordView& r : other->poll(2ms)) {
+      CHECK(r.value().substr(0, std::to_string(r.offset()).size()) == std::to_string(r.offset()));
+      offsets.push_back(r.offset());
+    }
+  }
+  REQUIRE(static_cast<std::int64_t>(offsets.size()) == sent - 3);
+  for (std::size_t i = 0; i < offsets.size(); ++i) CHECK(offsets[i] == static_cast<std::int64_t>(3 + i));
+}
+
+TEST_CASE("group: records a poll returned stay readable after their topic is deleted", "[group]") {
+  rill::test::TempDir dir{"rill-group-lease-test", false};
+  rill::Node node = rill::Node::open(dir.path());
+  node.create_topic("d", {.storage = rill::StorageKind::durable, .segment_bytes = 64 * 1024});
+  rill::Producer producer(node);
+  for (int i = 0; i < 20; ++i) (void)producer.send("d", {.value = "value-" + std::to_string(i)}).get();
+  rill::Consumer consumer(node, {.auto_offset_reset = rill::OffsetReset::earliest});
+  consumer.assign({{"d", 0}});
+  rill::PollResult got;
+  for (int i = 0; i < 200 && got.empty(); ++i) got = consumer.poll(5ms);
+  REQUIRE(got.size() == 20);
+  // The segment files go; the lease behind this poll's views keeps their bytes.
+  node.delete_topic("d");
+  std::int64_t expected = 0;
+  for (const rill::RecordView& r : got) {
+    CHECK(r.offset() == expected);
+    CHECK(r.value() == "value-" + std::to_string(expected));
+    ++expected;
+  }
+}
+
 TEST_CASE("group: two groups each read every record", "[group]") {
   rill::Node node = rill::Node::in_memory();
   node.create_topic("t", {.partitions = 3});
