@@ -5,13 +5,16 @@
 // poll() returns. A new position comes from, in order: seek(), the group's
 // committed offset, then ConsumerOptions::auto_offset_reset. Consumers in
 // different groups, and consumers without a group, read independently: each
-// has its own cursor on each partition, and under FullPolicy::block / fail
-// the slowest cursor holds back producers.
+// group (and each consumer without one, or assigned by hand) holds a read
+// gate on each partition it reads, at its position, and under
+// FullPolicy::block / fail the lowest gate holds back producers. A
+// partition a group member gives up keeps the group's gate at the group's
+// committed offset until its next owner takes it.
 //
 // Zero copy: the RecordViews that poll() returns point into the partition's
 // memory (under FullPolicy::overwrite, into this consumer's own copy, since
 // the ring may be overwritten). They stay valid until the next poll(), a
-// seek, a call that changes the assignment, or close(): the cursor that
+// seek, a call that changes the assignment, or close(): the gate that
 // protects them from being overwritten moves only then.
 //
 // Thread safety: one thread at a time (a Consumer is not shared; move it to

@@ -4,8 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <limits>
-#include <vector>
+#include <string>
 
 #include "base/clock.hpp"
 #include "codec/batch_format.hpp"
@@ -14,11 +13,7 @@
 namespace rill::storage {
 namespace {
 
-// Bytes asked of the log per read: spans into the mapping, so a large chunk
-// costs nothing but lets one poll walk many batches with one lookup.
-constexpr std::size_t kReadChunkBytes = std::size_t{1} << 20;
-
-// What a reader reports when it stops in front of damaged storage.
+// What a read reports when it stops in front of damaged storage.
 std::string damaged_at(const std::string& file, const log::ReadDamage& damage, std::int64_t offset) {
   std::string next;
   if (damage.next_whole_offset >= 0) {
@@ -30,100 +25,6 @@ std::string damaged_at(const std::string& file, const log::ReadDamage& damage, s
                      "keeping a copy)",
                      file, damage.position, damage.reason, offset, next);
 }
-
-// One cursor on a durable partition, owned by one consumer thread. Batches
-// are spans into mapped segments; `held_` keeps every segment this poll
-// handed out batches from, so they stay valid until the next begin_poll().
-class DurableReader final : public PartitionReader {
- public:
-  DurableReader(const log::SegmentLog& log, std::int64_t offset) : log_(log), position_(offset) {
-    held_.reserve(4);
-  }
-
-  void begin_poll() noexcept override { release(); }
-
-  bool next_batch(codec::BatchView& out, std::int64_t& lost_from, std::int64_t& lost) noexcept override {
-    lost = 0;
-    for (;;) {
-      if (chunk_.empty() && !refill(lost_from, lost)) return false;
-      // The log checked these batches (headers, offset order, checksums
-      // when asked); a header failing here would be a defect, reported alike.
-      const std::byte* at = chunk_.data();
-      out = log::next_batch(chunk_);
-      if (!out.valid()) {
-        damage_ = damaged_at(held_.back()->log_path(),
-                             log::ReadDamage{held_.back()->position_of(at), "bad batch header"}, position_);
-        chunk_ = {};
-        return false;
-      }
-      if (out.next_offset() <= position_) continue;  // read before (a seek into this chunk)
-      current_batch_end_ = out.next_offset();
-      return true;
-    }
-  }
-
-  void consumed(std::int64_t next_offset) noexcept override {
-    position_ = next_offset;
-    // Stopped inside the batch: the rest of the chunk is after a gap, so
-    // the next batch must be found again from the position.
-    if (next_offset < current_batch_end_) chunk_ = {};
-  }
-
-  bool has_data() const noexcept override { return log_.end_offset() > position_; }  // acquire inside
-  void check_crcs(bool on) noexcept override { check_ = on ? log::ChecksumCheck::on : log::ChecksumCheck::off; }
-  std::int64_t position() const noexcept override { return position_; }
-  std::string damage() const override { return damage_; }
-
-  std::int64_t seek(std::int64_t offset) noexcept override {
-    release();
-    position_ = std::clamp(offset, log_.start_offset(), log_.end_offset());
-    return position_;
-  }
-
- private:
-  void release() noexcept {
-    chunk_ = {};
-    held_.clear();
-  }
-
-  // Reads the next chunk at the position. On records deleted by retention
-  // under the reader, moves to the oldest retained one and reports the loss.
-  bool refill(std::int64_t& lost_from, std::int64_t& lost) noexcept {
-    try {
-      if (position_ >= log_.end_offset()) return false;
-      log::ReadResult r = log_.read(position_, kReadChunkBytes, check_);
-      if (r.status == log::ReadStatus::below_start) {
-        const std::int64_t start = log_.start_offset();
-        lost_from = position_;
-        lost += start - position_;
-        position_ = start;
-        r = log_.read(position_, kReadChunkBytes, check_);
-      }
-      // at_end: nothing yet. corrupt: a damaged batch below the end; the
-      // reader stays in front of it (never skips it) and says so through
-      // damage(), which the consumer turns into an error.
-      if (r.status == log::ReadStatus::corrupt) {
-        damage_ = damaged_at(r.segment->log_path(), r.damage, position_);
-        return false;
-      }
-      damage_.clear();
-      if (r.status != log::ReadStatus::ok) return false;
-      held_.push_back(std::move(r.segment));
-      chunk_ = r.bytes;
-      return true;
-    } catch (...) {
-      return false;  // out of memory for held_: try again at the next poll
-    }
-  }
-
-  const log::SegmentLog& log_;
-  std::int64_t position_;
-  std::int64_t current_batch_end_ = 0;
-  std::span<const std::byte> chunk_{};  // batches after the one handed out last
-  std::vector<std::shared_ptr<const log::Segment>> held_;
-  std::string damage_;  // set while the reader stands in front of damage
-  log::ChecksumCheck check_ = log::ChecksumCheck::on;  // Kafka's check.crcs default
-};
 
 }  // namespace
 
@@ -353,15 +254,6 @@ ReadStatus DurablePartition::read(std::int64_t offset, std::size_t max_bytes, Re
   }
   if (!into.empty()) return ReadStatus::ok;
   return into.damage_.empty() ? ReadStatus::empty : ReadStatus::damaged;
-}
-
-std::unique_ptr<PartitionReader> DurablePartition::open_reader(std::int64_t offset) {
-  const std::int64_t start = log_->start_offset();
-  const std::int64_t end = log_->end_offset();
-  std::int64_t at = offset;
-  if (offset == kEarliest) at = start;
-  if (offset == kLatest) at = end;
-  return std::make_unique<DurableReader>(*log_, std::clamp(at, start, end));
 }
 
 std::int64_t DurablePartition::offset_for_timestamp(std::int64_t timestamp_ms) {

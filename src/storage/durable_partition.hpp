@@ -12,9 +12,6 @@
 // - After each append the node's data signal is notified, so consumers
 //   sleeping in poll() wake; the log already published the bytes with a
 //   release store (its end offset), which a reader acquire-loads.
-// - Readers (DurableReader) never take the writer mutex: log::SegmentLog::
-//   read hands out spans of the mapped segment plus a shared_ptr that keeps
-//   the mapping alive; the reader holds those until its next begin_poll.
 // - Retention runs on the append path, under the writer mutex, after every
 //   segment's worth of appended bytes or once a second, whichever comes
 //   first; it deletes whole closed segments only.
@@ -88,7 +85,6 @@ class DurablePartition final : public Partition {
                                 const ReadOptions& options) noexcept override;
   // Offsets below this are synced to disk.
   [[nodiscard]] std::int64_t durable_end_offset() const noexcept { return log_->durable_end_offset(); }
-  [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
   // The time index finds the first batch whose max timestamp is late
   // enough; that batch is then decoded to find the exact record.
   [[nodiscard]] std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) override;

@@ -5,7 +5,6 @@
 #include <thread>
 
 #include "codec/batch_format.hpp"
-#include "storage/memory_reader.hpp"
 #include "storage/timestamp_scan.hpp"
 
 namespace rill::storage {
@@ -26,9 +25,7 @@ MemoryPartition::MemoryPartition(std::size_t capacity_bytes, FullPolicy policy,
       words_(new std::uint64_t[capacity_ / 8]()),
       index_(capacity_ / kIndexInterval + 2) {}
 
-MemoryPartition::~MemoryPartition() {
-  for (CursorSlot* slot : cursors_) delete slot;  // readers must be gone; defensive
-}
+MemoryPartition::~MemoryPartition() = default;
 
 std::uint64_t MemoryPartition::load_word(std::uint64_t position) const noexcept {
   auto* word = const_cast<std::uint64_t*>(words_.get()) + (position % capacity_) / 8;
@@ -45,8 +42,9 @@ void MemoryPartition::write_frame(std::uint64_t position, std::uint32_t kind,
                                                      : kFrameHeaderSize + padded);
   std::uint64_t* out = words_.get() + (position % capacity_) / 8;
   if (policy_ != FullPolicy::overwrite) {
-    // No reader can be at or past these bytes (they gate the appender), and
-    // readers only read below committed_position_: plain stores suffice.
+    // No reader can be at these bytes: an in-place reader's gate keeps
+    // them, a copying reader holds the claim, and readers only read below
+    // committed_position_: plain stores suffice.
     *out = frame_word(length, kind);
     if (!batch.empty()) {
       std::memcpy(out + 1, batch.data(), batch.size());
@@ -80,21 +78,7 @@ std::int64_t MemoryPartition::frame_next_offset(std::uint64_t position) const no
   return base + delta + 1;
 }
 
-std::uint64_t MemoryPartition::slowest_cursor() const noexcept {
-  std::uint64_t slowest = write_position_;
-  for (const CursorSlot* slot : cursors_) {
-    // acquire: pairs with the reader's release store of its position
-    // (MemoryReader::publish); its reads of the frames below are done.
-    slowest = std::min(slowest, slot->position.load(std::memory_order_acquire));
-  }
-  return slowest;
-}
-
 bool MemoryPartition::make_room(std::uint64_t required_start) noexcept {
-  if (policy_ != FullPolicy::overwrite && required_start > cached_slowest_) {
-    cached_slowest_ = slowest_cursor();
-    if (required_start > cached_slowest_) return false;
-  }
   const bool gated = policy_ != FullPolicy::overwrite;
   // relaxed: only this claim holder writes the start fields.
   std::uint64_t start = start_position_.load(std::memory_order_relaxed);
@@ -119,8 +103,8 @@ bool MemoryPartition::make_room(std::uint64_t required_start) noexcept {
   if (policy_ == FullPolicy::overwrite) {
     // release fence: orders the start_position_ store above before our word
     // stores over the dropped frames. Pairs with the acquire fence in
-    // MemoryReader::copy_chunk(): a reader that copied one of our new words
-    // then sees the new start_position_ and discards its copy.
+    // read_overwrite() (memory_partition_read.cpp): a reader that copied one
+    // of our new words then sees the new start_position_ and discards its copy.
     std::atomic_thread_fence(std::memory_order_release);
   }
   return true;
@@ -160,8 +144,8 @@ AppendStatus MemoryPartition::try_append_claimed(std::span<std::byte> batch, std
   // relaxed: published by the release store of committed_position_ below.
   end_offset_.store(next_offset_, std::memory_order_relaxed);
   // release: pairs with the acquire loads of committed_position_ by readers
-  // (MemoryReader::next_batch / copy_chunk, has_data); the frame bytes above
-  // are in place before a reader can see the new position.
+  // (committed_position(): read_in_place, read_overwrite; end_offset, info);
+  // the frame bytes above are in place before a reader can see the new position.
   committed_position_.store(write_position_, std::memory_order_release);
   return AppendStatus::ok;
 }
@@ -181,8 +165,8 @@ AppendResult MemoryPartition::append(std::span<std::byte> batch, bool wait,
   const bool appended = attempt();
   if (!appended) counters.add_full_event();
   if (!appended && wait && policy_ == FullPolicy::block) {
-    // Each retry claims and tries again; readers notify space_wait_ after
-    // moving their cursors, so the sleep ends when room may exist.
+    // Each retry claims and tries again; gates notify space_wait_ after
+    // moving forward (or going), so the sleep ends when room may exist.
     if (!space_wait_.wait_until(attempt, deadline)) result.status = AppendStatus::timed_out;
   }
   if (result.status == AppendStatus::ok && data_signal_ != nullptr) data_signal_->notify();
@@ -241,43 +225,6 @@ MemoryPartition::Located MemoryPartition::locate_claimed(std::int64_t offset) co
     at.position += length;
   }
   return at;
-}
-
-CursorSlot* MemoryPartition::register_cursor(std::int64_t offset, Located& at) {
-  auto slot = std::make_unique<CursorSlot>();
-  claim();
-  const std::int64_t start = start_offset_.load(std::memory_order_relaxed);  // relaxed: claimed
-  if (offset == kEarliest) offset = start;
-  if (offset == kLatest) offset = next_offset_;
-  offset = std::clamp(offset, start, next_offset_);
-  at = locate_claimed(offset);
-  at.offset = offset;
-  cached_slowest_ = 0;  // the new cursor may be below the cached value: rescan when full
-  // relaxed: the appender reads cursors only under the claim, which orders this.
-  slot->position.store(at.position, std::memory_order_relaxed);
-  try {
-    cursors_.push_back(slot.get());
-  } catch (...) {
-    unclaim();
-    throw;
-  }
-  unclaim();
-  return slot.release();
-}
-
-void MemoryPartition::unregister_cursor(CursorSlot* slot) noexcept {
-  claim();
-  std::erase(cursors_, slot);
-  cached_slowest_ = 0;  // force a rescan: the slowest reader may be gone
-  unclaim();
-  delete slot;
-  space_wait_.notify();
-}
-
-std::unique_ptr<PartitionReader> MemoryPartition::open_reader(std::int64_t offset) {
-  Located at;
-  CursorSlot* slot = register_cursor(offset, at);
-  return std::make_unique<MemoryReader>(*this, slot, at.position, at.offset);
 }
 
 std::int64_t MemoryPartition::offset_for_timestamp(std::int64_t timestamp_ms) {

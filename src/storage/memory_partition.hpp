@@ -16,33 +16,30 @@
 //   mutex): the holder drops the oldest frames it needs room for, copies its
 //   one batch, sets its base offset, and publishes committed_position with a
 //   release store. Nothing else happens under the claim, so it is held for
-//   one memcpy of one batch. Cursor registration and seeks take the same
-//   claim (they are rare), which is why the appender can read the cursor
-//   list and the sparse index without any other synchronisation.
-// - Readers (PartitionReaders) each own a CursorSlot whose `position` is the
-//   start of the oldest frame they may still look at. Under FullPolicy::block
-//   and ::fail the appender never drops a frame at or past the slowest
-//   cursor: it reports `full` (or waits on space_wait until a reader moves).
-//   Readers then read the ring in place (zero copy).
-// - Under FullPolicy::overwrite the appender never waits: it moves
-//   start_position past the frames it overwrites and issues a release fence
-//   before writing over them (seqlock style). Readers copy frames out with
-//   relaxed atomic word loads, issue an acquire fence, and re-read
-//   start_position: if it moved past what they copied, the copy may be torn
-//   and is discarded; they resume at the new start and report exactly
-//   (new start offset - their offset) lost records.
+//   one memcpy of one batch. Gate changes other than a move forward, and
+//   reads that look an offset up or copy without a gate, take the same
+//   claim (briefly; see read() below), which is why the appender can read
+//   the gate table and the sparse index without any other synchronisation.
 // - Gates (gate_table.hpp) hold back the appender by offset: under
 //   ::block and ::fail it never drops a batch frame whose records reach the
 //   smallest gate (its next offset > gate), nor a padding frame in front of
-//   a batch at or past it. The appender keeps `cached_min_gate_`, a copy of
+//   a batch at or past it; it reports `full` (or waits on space_wait until
+//   a gate moves). The appender keeps `cached_min_gate_`, a copy of
 //   the smallest gate (gates only move forward without the claim, so the
 //   copy errs on the safe side), and rescans the table only when the copy
 //   would stop it; opening a gate or moving one back lowers the copy under
 //   the claim. A gate moving forward wakes appenders waiting on space_wait.
+// - Under FullPolicy::overwrite the appender never waits and ignores gates:
+//   it moves start_position past the frames it overwrites and issues a
+//   release fence before writing over them (seqlock style). Readers copy
+//   frames out with relaxed atomic word loads, issue an acquire fence, and
+//   re-read start_position: if it moved past what they copied, the copy may
+//   be torn and is discarded; they resume at the new start and report
+//   exactly (new start offset - their offset) lost records.
 // - read() (memory_partition_read.cpp) fills a ReadLease three ways:
 //   in place, when the caller holds a gate at or below the offset (the gate
 //   keeps the frames); under ::overwrite, by copying the frames into the
-//   lease with the seqlock check readers use (no claim: readers never hold
+//   lease with the seqlock check above (no claim: readers never hold
 //   an appender up); otherwise (::block / ::fail without a gate) by copying
 //   under the append claim, since nothing else keeps the frames from being
 //   dropped while they are copied (one memcpy of at most max_bytes; the
@@ -50,7 +47,8 @@
 //   offset the lease's hint names starts at the hint's position without
 //   the offset lookup; any other offset is looked up under the claim.
 // - A sparse index (one entry per >= kIndexInterval bytes, a fixed array of
-//   capacity / kIndexInterval + 2 entries) maps offsets to positions for seek.
+//   capacity / kIndexInterval + 2 entries) maps offsets to positions for
+//   the offset lookup of a read.
 // - The claim holder adds each appended batch to `counters` (the base
 //   class's PartitionCounters, on lines of their own), once per batch.
 #pragma once
@@ -74,14 +72,6 @@ inline constexpr std::uint32_t kFrameBatch = 1;
 inline constexpr std::uint32_t kFramePadding = 2;
 inline constexpr std::size_t kIndexInterval = 4096;
 
-// A reader's published position. Written by its reader (release), read by
-// the appender under the claim (acquire). On its own lines: readers of
-// different groups publish independently.
-struct alignas(detail::kFalseSharingRange) CursorSlot {
-  std::atomic<std::uint64_t> position{0};
-};
-static_assert(sizeof(CursorSlot) == detail::kFalseSharingRange, "one cursor per line pair");
-
 class MemoryPartition final : public Partition {
  public:
   // `capacity_bytes` is rounded down to a multiple of 8. `data_signal` is
@@ -100,7 +90,6 @@ class MemoryPartition final : public Partition {
   [[nodiscard]] Positions positions() const noexcept override;
   [[nodiscard]] ReadStatus read(std::int64_t offset, std::size_t max_bytes, ReadLease& into,
                                 const ReadOptions& options) noexcept override;
-  [[nodiscard]] std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) override;
   // Scans the retained batches from the oldest (skipping each batch whose
   // max timestamp is earlier without decoding it).
   [[nodiscard]] std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) override;
@@ -114,13 +103,11 @@ class MemoryPartition final : public Partition {
   }
 
  private:
-  friend class MemoryReader;
-
   struct IndexEntry {
     std::int64_t offset = 0;
     std::uint64_t position = 0;
   };
-  // Where a seek lands: the frame holding `offset`.
+  // Where a read starts: the frame holding `offset`.
   struct Located {
     std::uint64_t position = 0;
     std::int64_t offset = 0;
@@ -132,7 +119,6 @@ class MemoryPartition final : public Partition {
   void unclaim() noexcept { append_claim_.unlock(); }
   [[nodiscard]] AppendStatus try_append_claimed(std::span<std::byte> batch, std::int64_t& base) noexcept;
   [[nodiscard]] bool make_room(std::uint64_t required_start) noexcept;
-  [[nodiscard]] std::uint64_t slowest_cursor() const noexcept;
   void write_frame(std::uint64_t position, std::uint32_t kind, std::span<const std::byte> batch) noexcept;
   void add_index_entry(std::int64_t offset, std::uint64_t position) noexcept;
   // Under the claim: the frame holding `offset` (start <= offset <= end).
@@ -143,8 +129,6 @@ class MemoryPartition final : public Partition {
   [[nodiscard]] const std::byte* bytes_at(std::uint64_t position) const noexcept {
     return reinterpret_cast<const std::byte*>(words_.get()) + position % capacity_;
   }
-  CursorSlot* register_cursor(std::int64_t offset, Located& at);
-  void unregister_cursor(CursorSlot* slot) noexcept;
 
   void lock_gates() noexcept override { claim(); }
   void unlock_gates() noexcept override { unclaim(); }
@@ -174,14 +158,12 @@ class MemoryPartition final : public Partition {
   detail::BlockingWait* const data_signal_;
   std::unique_ptr<std::uint64_t[]> words_;  // the ring, capacity_ / 8 words
 
-  // Taken by appenders, cursor registration and seeks; everything below up to the next atomic is
+  // Taken by appenders, gate changes and read lookups; everything below up to the next atomic is
   // only touched by its holder.
   alignas(detail::kFalseSharingRange) base::SpinLock append_claim_;
   std::uint64_t write_position_ = 0;   // == committed_position_ outside the claim
   std::int64_t next_offset_ = 0;       // offset of the next appended record
-  std::uint64_t cached_slowest_ = 0;   // appender's copy of the slowest cursor, refreshed when full
   std::int64_t cached_min_gate_ = GateTable::kNoGate;  // appender's copy of the smallest gate (see Design)
-  std::vector<CursorSlot*> cursors_;   // registered readers
   std::vector<IndexEntry> index_;      // ring of index entries
   std::uint64_t index_first_ = 0;      // logical number of the oldest entry
   std::uint64_t index_next_ = 0;       // logical number of the next entry
@@ -195,7 +177,7 @@ class MemoryPartition final : public Partition {
   // (under the claim); read by overwrite readers to validate their copies.
   alignas(detail::kFalseSharingRange) std::atomic<std::uint64_t> start_position_{0};
   std::atomic<std::int64_t> start_offset_{0};
-  // Appenders waiting for room (FullPolicy::block); readers and gates notify it.
+  // Appenders waiting for room (FullPolicy::block); gates moving forward notify it.
   detail::BlockingWait space_wait_;
 };
 

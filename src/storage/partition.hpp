@@ -10,17 +10,14 @@
 // RecordCursor (record_cursor.hpp) walks their records. Back-pressure on
 // memory partitions comes from named gates (gate_table.hpp): plain offsets,
 // one per consumer group or ungrouped consumer, not reader objects.
-// PartitionReader is the older stateful cursor, still used by the consumer.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
 #include <string_view>
 
-#include "codec/batch_reader.hpp"
 #include "rill/detail/wait_strategy.hpp"
 #include "rill/error.hpp"
 #include "rill/options.hpp"
@@ -51,40 +48,6 @@ struct AppendResult {
   bool duplicate = false;
   // Why, for AppendStatus::failed (allocated only on failure).
   std::shared_ptr<const Error> error{};
-};
-
-// One reader's cursor on one partition, owned by one thread (a consumer).
-// A poll is: begin_poll(), then next_batch() / consumed() until it returns
-// false or the caller has enough. Batches returned during a poll stay valid
-// until the next begin_poll() (or the reader's destruction).
-class PartitionReader {
- public:
-  virtual ~PartitionReader() = default;
-
-  // Releases the batches of the previous poll.
-  virtual void begin_poll() noexcept = 0;
-  // The batch holding the next offset to read, or false when nothing is
-  // available now. *lost receives the records overwritten since the last
-  // call (overwrite policy), starting at offset *lost_from.
-  [[nodiscard]] virtual bool next_batch(codec::BatchView& out, std::int64_t& lost_from,
-                                        std::int64_t& lost) noexcept = 0;
-  // The caller read the current batch's records up to `next_offset`
-  // (exclusive); once that is the batch's end the reader moves past it.
-  virtual void consumed(std::int64_t next_offset) noexcept = 0;
-  // True when a record past the position may be read (cheap, lock-free).
-  [[nodiscard]] virtual bool has_data() const noexcept = 0;
-  // The offset of the next record this reader returns.
-  [[nodiscard]] virtual std::int64_t position() const noexcept = 0;
-  // Moves to `offset`, clamped to the retained window [start, end]. Returns
-  // the offset reached. Releases the previous poll's batches.
-  virtual std::int64_t seek(std::int64_t offset) noexcept = 0;
-  // Why the last next_batch() stopped in front of damaged storage (names the
-  // file, offset and reason), or empty. The reader never moves past damage.
-  [[nodiscard]] virtual std::string damage() const { return {}; }
-  // Whether batches read from storage have their checksums checked (on
-  // unless turned off; ConsumerOptions::check_crcs). Memory storage holds
-  // no bytes that left the process and ignores it.
-  virtual void check_crcs(bool /*on*/) noexcept {}
 };
 
 // A partition's positions at one moment (each may be stale at once).
@@ -134,7 +97,7 @@ class Partition {
                                         const ReadOptions& options) noexcept = 0;
 
   // Holds gate `name` at `offset` (clamped to the retained window; kEarliest
-  // and kLatest as for open_reader). Holders of one name share the gate; an
+  // and kLatest stand for its start and end). Holders of one name share the gate; an
   // existing gate above `offset` moves back to it. Memory partitions under
   // FullPolicy::block / ::fail keep every record at or past their smallest
   // gate (an appender waits or reports full); other storage ignores gates.
@@ -142,15 +105,14 @@ class Partition {
   // Error(invalid_argument) when GateTable::kMaxGates names are open.
   [[nodiscard]] GateRef open_gate(std::string_view name, std::int64_t offset);
 
-  // A new cursor at `offset` (clamped to the window) or, when `offset` < 0,
-  // at the window's start (kEarliest) or end (kLatest).
+  // Offsets standing for the retained window's start and end (open_gate,
+  // and the timestamp scan's starting point).
   static constexpr std::int64_t kEarliest = -1;
   static constexpr std::int64_t kLatest = -2;
-  [[nodiscard]] virtual std::unique_ptr<PartitionReader> open_reader(std::int64_t offset) = 0;
 
   // The earliest retained offset whose record timestamp is >= `timestamp_ms`,
   // or end_offset() when there is none (Kafka's offsetsForTimes, with the
-  // end instead of null). Any thread; reads with a private cursor.
+  // end instead of null). Any thread; reads into a private lease.
   [[nodiscard]] virtual std::int64_t offset_for_timestamp(std::int64_t timestamp_ms) = 0;
 
   // The counters and the retained window now (rill::PartitionMetrics; the

@@ -22,6 +22,7 @@
 #include "rill/rill.hpp"
 #include "test_util.hpp"
 #include "broker/local_broker.hpp"
+#include "storage/partition.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -51,14 +52,15 @@ struct BatchSeen {
 };
 
 std::vector<BatchSeen> batches_of(const rill::Node& node, const std::string& topic, int p) {
-  auto reader = partition_of(node, topic, p).open_reader(rill::storage::Partition::kEarliest);
+  rill::storage::Partition& partition = partition_of(node, topic, p);
   std::vector<BatchSeen> out;
-  reader->begin_poll();
-  rill::codec::BatchView b;
-  std::int64_t lost_from = 0, lost = 0;
-  while (reader->next_batch(b, lost_from, lost)) {
-    out.push_back({b.base_offset(), std::int64_t{b.last_offset_delta()} + 1, b.producer()});
-    reader->consumed(b.next_offset());
+  rill::storage::ReadLease lease;
+  std::int64_t offset = partition.positions().log_start;
+  while (partition.read(offset, std::size_t{1} << 20, lease, {}) == rill::storage::ReadStatus::ok) {
+    for (const rill::codec::BatchView& b : lease.batches()) {
+      out.push_back({b.base_offset(), std::int64_t{b.last_offset_delta()} + 1, b.producer()});
+    }
+    offset = lease.next_offset();
   }
   return out;
 }
