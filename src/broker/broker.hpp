@@ -154,6 +154,7 @@ struct SyncGroupResponse {
 // member starts, and the group's gate on it, held at that start.
 struct OwnedPartition {
   TopicPartition partition;
+  std::shared_ptr<const TopicRef> topic;  // resolved: the topic exists
   std::optional<std::int64_t> committed;
   std::int64_t start = 0;
   std::unique_ptr<ReadGate> gate;

@@ -27,11 +27,6 @@ void refuse_internal(std::string_view name, std::string_view action) {
   }
 }
 
-const LocalTopic& local(const TopicRef& topic) noexcept {
-  // Every TopicRef this broker hands out is a LocalTopic (resolve()).
-  return static_cast<const LocalTopic&>(topic);
-}
-
 ProduceStatus produce_status(storage::AppendStatus status) noexcept {
   switch (status) {
     case storage::AppendStatus::ok: return ProduceStatus::ok;
@@ -133,7 +128,7 @@ TopicDescription LocalBroker::describe_topic(std::string_view name) const {
 }
 
 PartitionInfo LocalBroker::partition_info(const TopicRef& topic, std::int32_t partition) const {
-  PartitionInfo info = local(topic).partition(partition).info();
+  PartitionInfo info = LocalTopic::of(topic).partition(partition).info();
   info.partition = partition;
   return info;
 }
@@ -159,7 +154,7 @@ void LocalBroker::delete_topic(std::string_view name) {
 ProduceResult LocalBroker::produce(const TopicRef& topic, std::int32_t partition, std::span<std::byte> batch,
                                    const ProduceRequest& request) noexcept {
   const storage::AppendResult r =
-      local(topic).partition(partition).append(batch, request.wait_for_room, request.deadline);
+      LocalTopic::of(topic).partition(partition).append(batch, request.wait_for_room, request.deadline);
   ProduceResult out;
   out.status = produce_status(r.status);
   out.base_offset = r.base_offset;
@@ -175,7 +170,7 @@ std::shared_ptr<const Error> LocalBroker::await_durable(const TopicRef& /*topic*
 }
 
 std::size_t LocalBroker::max_batch_bytes(const TopicRef& topic, std::int32_t partition) const {
-  return local(topic).partition(partition).max_batch_bytes();
+  return LocalTopic::of(topic).partition(partition).max_batch_bytes();
 }
 
 std::int64_t LocalBroker::init_producer_id(const std::string& idempotence_id) {
@@ -203,11 +198,11 @@ void LocalBroker::release_producer_id(const std::string& idempotence_id) noexcep
 
 std::int32_t LocalBroker::next_sequence(const TopicRef& topic, std::int32_t partition,
                                         std::int64_t producer_id) noexcept {
-  return local(topic).partition(partition).next_sequence(producer_id);
+  return LocalTopic::of(topic).partition(partition).next_sequence(producer_id);
 }
 
 std::int64_t LocalBroker::list_offset(const TopicRef& topic, std::int32_t partition, const OffsetSpec& spec) {
-  storage::Partition& p = local(topic).partition(partition);
+  storage::Partition& p = LocalTopic::of(topic).partition(partition);
   switch (spec.kind) {
     case OffsetSpec::Kind::earliest: return p.info().start_offset;
     case OffsetSpec::Kind::latest: return p.end_offset();

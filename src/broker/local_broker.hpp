@@ -55,6 +55,10 @@ class LocalTopic final : public TopicRef {
   }
   [[nodiscard]] storage::TopicState& state() const noexcept { return *state_; }
   [[nodiscard]] const std::shared_ptr<storage::TopicState>& shared_state() const noexcept { return state_; }
+  // Every TopicRef a LocalBroker hands out is a LocalTopic (resolve()).
+  [[nodiscard]] static const LocalTopic& of(const TopicRef& topic) noexcept {
+    return static_cast<const LocalTopic&>(topic);
+  }
   [[nodiscard]] storage::Partition& partition(std::int32_t p) const noexcept {
     return *state_->partitions[static_cast<std::size_t>(p)];
   }

@@ -112,15 +112,14 @@ std::vector<OwnedPartition> LocalBroker::hand_over(const std::string& group, con
     OwnedPartition owned;
     owned.partition = a.partition;
     owned.committed = a.committed;
-    storage::Partition& p = static_cast<const LocalTopic&>(*topic).partition(a.partition.partition);
-    if (a.committed) {
-      owned.start = *a.committed;
-    } else {
-      owned.start = reset == OffsetReset::earliest ? p.info().start_offset : p.end_offset();
-    }
+    owned.start = a.committed ? *a.committed
+                              : list_offset(*topic, a.partition.partition,
+                                            {reset == OffsetReset::earliest ? OffsetSpec::Kind::earliest
+                                                                            : OffsetSpec::Kind::latest});
     // Opened while the parked holding (if any) still keeps the records.
     owned.gate = open_gate(*topic, a.partition.partition, gate_name, owned.start);
     owned.start = owned.gate->move_back(owned.start);
+    owned.topic = topic;
     out.push_back(std::move(owned));
   }
   prune_parked(group);

@@ -31,7 +31,7 @@ struct AssignedPartition {
   std::int64_t position = 0;                 // the next offset poll() returns
   std::unique_ptr<broker::ReadGate> gate;    // held at or below position
   // Two leases: `current` is read from; the other holds views of an
-  // earlier poll (or of this one, once `refetched`).
+  // earlier poll, or of this one once `used` says so.
   std::unique_ptr<broker::FetchLease> leases[2];
   int current = 0;
   bool used[2] = {false, false};             // read from in this poll

@@ -57,9 +57,7 @@ void ConsumerImpl::apply_target(const std::vector<TopicPartition>& target) {
   remove_partitions(revoked);
   std::vector<TopicPartition> added;
   for (broker::OwnedPartition& owned : taken) {
-    auto t = broker_->resolve(owned.partition.topic);
-    if (!t || owned.partition.partition >= t->partition_count()) continue;  // deleted meanwhile
-    add_partition(owned.partition, std::move(t), owned.start, std::move(owned.gate));
+    add_partition(owned.partition, std::move(owned.topic), owned.start, std::move(owned.gate));
     added.push_back(owned.partition);
   }
   notify_listener(false, added);
