@@ -10,13 +10,16 @@
 
 namespace rill::storage {
 
+void GateTable::reserve() {
+  if (slots_) return;
+  std::vector<std::string> names(kMaxGates);  // both or neither, should an allocation fail
+  auto slots = std::make_unique<Slot[]>(kMaxGates);
+  names_ = std::move(names);
+  slots_ = std::move(slots);
+}
+
 std::uint32_t GateTable::open_locked(std::string_view name, std::int64_t offset) {
-  if (!slots_) {
-    std::vector<std::string> names(kMaxGates);  // both or neither, should an allocation fail
-    auto slots = std::make_unique<Slot[]>(kMaxGates);
-    names_ = std::move(names);
-    slots_ = std::move(slots);
-  }
+  reserve();
   std::size_t free = kMaxGates;
   for (std::size_t i = 0; i < kMaxGates; ++i) {
     if (slots_[i].holders == 0) {
@@ -43,8 +46,8 @@ std::uint32_t GateTable::open_locked(std::string_view name, std::int64_t offset)
 void GateTable::close_locked(std::uint32_t slot) noexcept {
   if (--slots_[slot].holders != 0) return;
   names_[slot].clear();
-  // relaxed: a free slot is skipped by its holder count, read under the exclusion.
-  slots_[slot].offset.store(kNoGate, std::memory_order_relaxed);
+  // release: min_offset() reads offsets alone; a free slot holds kNoGate.
+  slots_[slot].offset.store(kNoGate, std::memory_order_release);
 }
 
 void GateTable::set_locked(std::uint32_t slot, std::int64_t offset) noexcept {
@@ -53,13 +56,14 @@ void GateTable::set_locked(std::uint32_t slot, std::int64_t offset) noexcept {
   slots_[slot].offset.store(offset, std::memory_order_release);
 }
 
-std::int64_t GateTable::min_offset_locked() const noexcept {
+std::int64_t GateTable::min_offset() const noexcept {
   std::int64_t slowest = kNoGate;
   if (!slots_) return slowest;
   for (std::size_t i = 0; i < kMaxGates; ++i) {
-    // acquire: pairs with the release in advance(); the holder's reads of
-    // the records below the new offset are done before we drop them.
-    if (slots_[i].holders != 0) slowest = std::min(slowest, slots_[i].offset.load(std::memory_order_acquire));
+    // acquire: pairs with the release in advance() and set_locked(); the
+    // holder's reads of the records below the new offset are done before
+    // we drop them. A free slot holds kNoGate, so holders need not be read.
+    slowest = std::min(slowest, slots_[i].offset.load(std::memory_order_acquire));
   }
   return slowest;
 }
@@ -69,7 +73,7 @@ bool GateTable::advance(std::uint32_t slot, std::int64_t offset) noexcept {
   // relaxed: only compared; the exchange below publishes.
   std::int64_t seen = gate.load(std::memory_order_relaxed);
   while (seen < offset) {
-    // release on success: pairs with the acquire in min_offset_locked().
+    // release on success: pairs with the acquire in min_offset().
     // relaxed on failure: we only retry with the value seen.
     if (gate.compare_exchange_weak(seen, offset, std::memory_order_release, std::memory_order_relaxed)) {
       return true;
@@ -104,7 +108,10 @@ std::int64_t GateRef::move_back(std::int64_t offset) noexcept {
   const Positions p = partition_->positions();
   offset = std::clamp(offset, p.log_start, p.log_end);
   partition_->gates_.set_locked(slot_, offset);
-  partition_->gate_lowered_locked(offset);
+  if (const std::int64_t held = partition_->gate_lowered_locked(offset); held != offset) {
+    partition_->gates_.set_locked(slot_, held);
+    offset = held;
+  }
   partition_->unlock_gates();
   partition_->gate_advanced();  // it may have moved forward too
   return offset;
@@ -127,7 +134,8 @@ GateRef Partition::open_gate(std::string_view name, std::int64_t offset) {
     if (offset == kEarliest) offset = p.log_start;
     if (offset == kLatest) offset = p.log_end;
     slot = gates_.open_locked(name, std::clamp(offset, p.log_start, p.log_end));
-    gate_lowered_locked(gates_.offset(slot));
+    const std::int64_t asked = gates_.offset(slot);
+    if (const std::int64_t held = gate_lowered_locked(asked); held != asked) gates_.set_locked(slot, held);
   } catch (...) {
     unlock_gates();
     throw;

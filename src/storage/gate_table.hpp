@@ -14,11 +14,13 @@
 //   in a shared mapping (the names are kept beside it; a shared table would
 //   keep them in a fixed-size field of the slot).
 // - Opening, dropping and moving a gate back happen under the owner's
-//   exclusion (a memory partition's append claim), so the appender, which
-//   reads the table only under that claim, sees a consistent table.
+//   exclusion (a memory partition's gate lock). min_offset() reads the
+//   offsets alone, with no lock (a free slot holds kNoGate), once the
+//   table is reserved: a memory partition reserves it when it is made, so
+//   its appenders never see the slots allocated under them.
 // - Moving a gate forward (advance) takes no lock: a compare-exchange loop
 //   that only ever raises the offset, with a release on success that pairs
-//   with the acquire loads in min_offset_locked().
+//   with the acquire loads in min_offset().
 #pragma once
 
 #include <atomic>
@@ -39,7 +41,7 @@ class Partition;
 class GateTable {
  public:
   static constexpr std::size_t kMaxGates = 64;
-  // min_offset_locked() when no gate is open.
+  // min_offset() when no gate is open.
   static constexpr std::int64_t kNoGate = std::numeric_limits<std::int64_t>::max();
 
   GateTable() = default;
@@ -55,8 +57,12 @@ class GateTable {
   void close_locked(std::uint32_t slot) noexcept;
   // Under the owner's exclusion: sets the offset, in either direction.
   void set_locked(std::uint32_t slot, std::int64_t offset) noexcept;
-  // Under the owner's exclusion: the smallest open gate, or kNoGate.
-  [[nodiscard]] std::int64_t min_offset_locked() const noexcept;
+  // The smallest open gate, or kNoGate. Any thread once reserve() ran
+  // before the table was shared; otherwise under the owner's exclusion.
+  [[nodiscard]] std::int64_t min_offset() const noexcept;
+  // Allocates the slots now (open_locked does it at the first open).
+  // Before the table is shared; may throw std::bad_alloc.
+  void reserve();
 
   // Any thread, no lock: raises the gate to `offset` (never lowers it).
   // Returns true when the gate moved.
@@ -66,7 +72,7 @@ class GateTable {
 
  private:
   // Written by set_locked (relaxed, under the exclusion) and advance
-  // (release); read by min_offset_locked and offset() (acquire).
+  // (release); read by min_offset and offset() (acquire).
   struct alignas(detail::kFalseSharingRange) Slot {
     std::atomic<std::int64_t> offset{kNoGate};
     std::uint32_t holders = 0;  // under the exclusion; 0: the slot is free

@@ -1,6 +1,5 @@
-// MemoryPartition::read(): a ReadLease filled in place, by a checked copy,
-// or by a copy under the append claim (see the Design block in
-// memory_partition.hpp).
+// MemoryPartition::read(): a ReadLease filled in place or by a validated
+// copy (see the Design block in memory_partition.hpp).
 #include <algorithm>
 #include <atomic>
 #include <new>
@@ -12,201 +11,151 @@
 namespace rill::storage {
 namespace {
 
-// Where a walk over frames stopped.
-struct Walked {
-  std::uint64_t position = 0;  // the first frame not taken
-  bool cut = false;            // that frame ends past `end` (a copy cut it short)
-};
+using ring::FrameHeader;
+using ring::FrameKind;
+using ring::FrameMark;
+using ring::FrameRing;
 
-// Passes to `add` the batch frames in [position, end) whose records reach
-// `offset`, up to about `max_bytes` (at least one) counted in `taken`;
-// `frame_at` maps a ring position to its bytes (in the ring, or in a copy).
-// `add` returns false when it can take no more (out of memory).
-template <typename FrameAt, typename Add>
-Walked take_frames(FrameAt frame_at, Add add, std::uint64_t position, std::uint64_t end, std::int64_t offset,
-                   std::size_t max_bytes, std::size_t& taken) noexcept {
-  while (position < end) {
-    const std::byte* frame = frame_at(position);
-    const auto header = codec::load_field<std::uint64_t>(frame, 0);
-    const auto length = static_cast<std::uint32_t>(header);
-    if (position + length > end) return Walked{position, true};
-    if ((header >> 32) == kFrameBatch) {
-      const std::byte* bytes = frame + kFrameHeaderSize;
-      const auto size = codec::load_field<std::uint32_t>(bytes, offsetof(codec::BatchHeader, batch_length));
-      const codec::BatchView batch = codec::BatchView::trusted({bytes, size});
-      if (batch.next_offset() > offset) {
-        if (taken != 0 && taken + size > max_bytes) break;
-        if (!add(batch)) break;
-        taken += size;
-      }
-    }
-    position += length;
-  }
-  return Walked{position, false};
+constexpr int kReadTries = 64;  // lookups and copies retried while the ring moves under them
+
+// The header of a frame as copied: the unit's words are {tag, state}.
+FrameHeader copied_header(const std::byte* frame) noexcept {
+  return FrameRing::decode(codec::load_field<std::uint64_t>(frame, 8));
 }
 
 }  // namespace
 
-void MemoryPartition::copy_words(std::uint64_t* out, std::uint64_t from, std::uint64_t to) const noexcept {
-  std::uint64_t* ring = words_.get();
-  for (std::uint64_t p = from; p < to; p += 8) {
-    // relaxed: the appender may be overwriting this word; the caller
-    // validates the whole copy afterwards (acquire fence + start_position).
-    *out++ = std::atomic_ref<std::uint64_t>(ring[(p % capacity_) / 8]).load(std::memory_order_relaxed);
-  }
-}
-
-MemoryPartition::Located MemoryPartition::read_start_claimed(std::int64_t offset, ReadLease& into) const noexcept {
-  // relaxed: under the claim the start fields are stable.
-  const std::int64_t start = start_offset_.load(std::memory_order_relaxed);
-  if (offset < start) {
-    into.lost_from_ = offset;
-    into.lost_ = start - offset;
-    offset = start;
-  }
+bool MemoryPartition::read_start(std::int64_t& offset, ReadLease& into, FrameMark& at) const noexcept {
   const ReadLease::Hint& hint = into.hint_;
-  if (hint.partition == this && hint.offset == offset &&
-      hint.position >= start_position_.load(std::memory_order_relaxed)) {
-    return Located{hint.position, offset};
+  if (hint.partition == this && hint.offset == offset) {
+    at = {hint.position, offset};
+    return true;
   }
-  Located at = locate_claimed(offset);
-  at.offset = offset;
-  return at;
+  for (int tries = 0; tries < kReadTries; ++tries) {
+    if (ring_.locate(offset, known_mark(), at)) return true;
+    if (at.offset > offset) {
+      // Older than the window: read from its start, and say what is gone.
+      into.lost_from_ = offset;
+      into.lost_ = at.offset - offset;
+      offset = at.offset;
+      return true;
+    }
+  }
+  return false;  // the frames kept moving under the lookup: nothing this time
 }
 
 ReadStatus MemoryPartition::read(std::int64_t offset, std::size_t max_bytes, ReadLease& into,
                                  const ReadOptions& options) noexcept {
   into.reset();
-  if (policy_ == FullPolicy::overwrite) return read_overwrite(offset, max_bytes, into);
-  if (options.gate != nullptr && *options.gate && options.gate->offset() <= offset) {
-    return read_in_place(offset, max_bytes, into);
+  FrameMark at;
+  const bool gated = policy_ != FullPolicy::overwrite && options.gate != nullptr && *options.gate &&
+                     options.gate->offset() <= offset;
+  if (!read_start(offset, into, at)) {
+    into.from_offset_ = into.next_offset_ = offset;
+    return ReadStatus::empty;
   }
-  return read_claimed(offset, max_bytes, into);
+  return gated ? read_in_place(offset, at, max_bytes, into) : read_copy(offset, at, max_bytes, into);
 }
 
-ReadStatus MemoryPartition::read_in_place(std::int64_t offset, std::size_t max_bytes, ReadLease& into) noexcept {
-  // The caller's gate is at or below `offset`, so no frame holding an
-  // offset >= `offset` is dropped while it stays there: the frames from the
-  // hint (or the located frame) up to committed_position_ stay in place.
-  Located at{into.hint_.position, offset};
-  // relaxed: the caller placed its gate under the claim (or after reading
-  // under it), which ordered every earlier drop before this load; a frame
-  // the gate keeps cannot be dropped later. A hint below the start is stale.
-  const bool hinted = into.hint_.partition == this && into.hint_.offset == offset &&
-                      into.hint_.position >= start_position_.load(std::memory_order_relaxed);
-  if (!hinted) {
-    claim();
-    at = read_start_claimed(offset, into);
-    unclaim();
-  }
-  into.from_offset_ = into.next_offset_ = at.offset;
-  const std::uint64_t committed = committed_position();  // acquire: frames below are complete
-  std::size_t taken = 0;
-  const Walked walked = take_frames([this](std::uint64_t p) { return bytes_at(p); }, adder(into), at.position,
-                                    committed, at.offset, max_bytes, taken);
-  into.hint_ = ReadLease::Hint{this, walked.position, into.next_offset_};
-  return into.empty() ? ReadStatus::empty : ReadStatus::ok;
-}
-
-ReadStatus MemoryPartition::read_claimed(std::int64_t offset, std::size_t max_bytes, ReadLease& into) noexcept {
-  // No gate keeps these frames: copy them while appenders, the only ones
-  // who drop frames, are held off by the claim.
-  claim();
-  const Located at = read_start_claimed(offset, into);
-  into.from_offset_ = into.next_offset_ = at.offset;
-  // Under the claim the frames below write_position_ are complete: find
-  // where the frames to take end, then copy just those.
-  std::size_t taken = 0;
-  std::uint64_t end = at.position;
-  while (end < write_position_) {
-    const std::uint64_t header = load_word(end);
-    if ((header >> 32) == kFrameBatch) {
-      if (taken != 0 && taken + static_cast<std::uint32_t>(header) > max_bytes) break;
-      taken += static_cast<std::uint32_t>(header);
-    }
-    end += static_cast<std::uint32_t>(header);
-  }
-  const std::size_t words = (end - at.position) / 8;
-  if (words > into.copy_words_) {
-    into.copy_.reset(new (std::nothrow) std::uint64_t[words]);
-    into.copy_words_ = into.copy_ ? words : 0;
-  }
-  if (into.copy_words_ < words) {
-    unclaim();
-    return ReadStatus::empty;  // out of memory: nothing read this time
-  }
-  copy_words(into.copy_.get(), at.position, end);
-  unclaim();
-  const auto* copy = reinterpret_cast<const std::byte*>(into.copy_.get());
-  taken = 0;
-  const Walked walked = take_frames([&](std::uint64_t p) { return copy + (p - at.position); }, adder(into),
-                                    at.position, end, at.offset, max_bytes, taken);
-  into.hint_ = ReadLease::Hint{this, walked.position, into.next_offset_};
-  return into.empty() ? ReadStatus::empty : ReadStatus::ok;
-}
-
-ReadStatus MemoryPartition::read_overwrite(std::int64_t offset, std::size_t max_bytes, ReadLease& into) noexcept {
-  Located at{into.hint_.position, offset};
-  // The hint is checked after the copy like everything else copied (below).
-  if (into.hint_.partition != this || into.hint_.offset != offset) {
-    claim();
-    at = read_start_claimed(offset, into);
-    unclaim();
-  }
-  const std::uint64_t max_frame = capacity_ / 2 + 8;
-  std::uint64_t budget = std::min<std::uint64_t>(max_frame, (std::max<std::size_t>(max_bytes, 64) + 7) & ~7ull);
-  bool overrun = false;
-  Walked walked;
+ReadStatus MemoryPartition::read_in_place(std::int64_t offset, FrameMark at, std::size_t max_bytes,
+                                          ReadLease& into) noexcept {
+  // The caller's gate is at or below `offset`, so the limit mark is at or
+  // below the frame holding it: no frame from `at` on is overwritten while
+  // the gate stays there, and committed ones are handed out where they are.
+  into.from_offset_ = into.next_offset_ = offset;
   std::size_t taken = 0;
   for (;;) {
-    const std::uint64_t committed = committed_position();  // acquire: frames below are published
-    // relaxed: validated after the copy like everything else we read.
-    const std::uint64_t start = start_position_.load(std::memory_order_relaxed);
-    if (start > at.position) {
-      overrun = true;
-      at.position = start;
+    FrameHeader h;
+    if (!ring_.header(at.position, h)) break;  // nothing claimed here yet
+    if (h.kind == FrameKind::claimed) {
+      if (ring_.abort_if_stuck(at.position, into.stuck_)) continue;  // padded over: skip it
+      break;  // not committed yet: the read ends in front of it
     }
-    if (at.position == committed) {
-      into.from_offset_ = into.next_offset_ = at.offset;
-      return ReadStatus::empty;  // the hint stays: the next read looks again
+    if (h.kind == FrameKind::data && at.offset + h.record_count > offset) {
+      const std::uint32_t size = ring_.body_bytes_at(at.position);
+      if (taken != 0 && taken + size > max_bytes) break;
+      if (!into.add(codec::BatchView::trusted({ring_.body_at(at.position), size}))) break;
+      taken += size;
     }
-    const std::uint64_t end = std::min(committed, at.position + budget);
-    const std::size_t words = (end - at.position) / 8;
+    at.position += h.span;
+    at.offset += h.record_count;  // aborted frames: a gap of offsets no record had
+  }
+  into.next_offset_ = std::max(offset, at.offset);
+  into.hint_ = ReadLease::Hint{this, at.position, at.offset};
+  return into.empty() ? ReadStatus::empty : ReadStatus::ok;
+}
+
+ReadStatus MemoryPartition::read_copy(std::int64_t offset, FrameMark at, std::size_t max_bytes,
+                                      ReadLease& into) noexcept {
+  // No gate keeps these frames: find the committed run to take (the header
+  // loads acquire each frame's body), copy it, then check that no claim
+  // reached a lap past it while it was copied.
+  for (int tries = 0; tries < kReadTries; ++tries) {
+    FrameMark end = at;
+    std::size_t taken = 0;
+    for (;;) {
+      FrameHeader h;
+      if (!ring_.header(end.position, h)) break;
+      if (h.kind == FrameKind::claimed) {
+        if (ring_.abort_if_stuck(end.position, into.stuck_)) continue;
+        break;
+      }
+      if (h.kind == FrameKind::data && end.offset + h.record_count > offset) {
+        const std::uint32_t size = ring_.body_bytes_at(end.position);
+        if (taken != 0 && taken + size > max_bytes) break;
+        taken += size;
+      }
+      end.position += h.span;
+      end.offset += h.record_count;
+    }
+    const std::size_t words = (end.position - at.position) / 8;
     if (words > into.copy_words_) {
       into.copy_.reset(new (std::nothrow) std::uint64_t[words]);
       into.copy_words_ = into.copy_ ? words : 0;
-      if (!into.copy_) {
-        into.from_offset_ = into.next_offset_ = at.offset;
-        return ReadStatus::empty;  // out of memory: nothing read this time
-      }
+      if (!into.copy_) break;  // out of memory: nothing read this time
     }
-    copy_words(into.copy_.get(), at.position, end);
-    // acquire fence: pairs with the release fence in make_room(); if any
-    // word we copied was written after a frame was dropped, the
-    // start_position_ load below sees that drop.
+    ring_.copy_words(into.copy_.get(), at.position, end.position);
+    // acquire fence: a copied word written by a later lap's claimer comes
+    // after that claim's tail CAS (a full barrier), so the tail read below
+    // sees the claim.
     std::atomic_thread_fence(std::memory_order_acquire);
-    // relaxed: ordered by the fence above.
-    if (start_position_.load(std::memory_order_relaxed) > at.position) continue;
+    FrameMark tail = ring_.tail();
+    if (tail.position > at.position + ring_.capacity()) {
+      // Overwritten under us (or the hint was stale): read again from the
+      // oldest frame, and count the records in between as lost.
+      const FrameMark oldest = ring_.oldest(known_mark(), tail);
+      if (oldest.offset > offset) {
+        if (into.lost_ == 0) into.lost_from_ = offset;
+        into.lost_ += oldest.offset - offset;
+        offset = oldest.offset;
+      }
+      at = oldest;
+      if (oldest.offset < offset && !ring_.locate(offset, known_mark(), at)) at = oldest;
+      continue;
+    }
+    // The copy is whole: hand its batches out.
     const auto* copy = reinterpret_cast<const std::byte*>(into.copy_.get());
-    const std::uint64_t from = at.position;
-    walked = take_frames([&](std::uint64_t p) { return copy + (p - from); }, adder(into), from, end, at.offset,
-                         max_bytes, taken);
-    if (!into.empty() || !walked.cut) break;
-    // The first batch is longer than the copy: copy again, all of it.
-    const auto length = static_cast<std::uint32_t>(codec::load_field<std::uint64_t>(copy + (walked.position - from), 0));
-    budget = std::min(max_frame, walked.position + length - from);
+    std::int64_t next = at.offset;
+    for (std::uint64_t p = at.position; p < end.position;) {
+      const std::byte* frame = copy + (p - at.position);
+      const FrameHeader h = copied_header(frame);
+      if (h.kind == FrameKind::data && next + h.record_count > offset) {
+        const auto size = codec::load_field<std::uint32_t>(frame, 24);
+        if (!into.add(codec::BatchView::trusted({frame + FrameRing::kHeaderBytes, size}))) {
+          end = {p, next};  // out of memory: the read ends here
+          break;
+        }
+      }
+      p += h.span;
+      next += h.record_count;
+    }
+    into.from_offset_ = offset;
+    into.next_offset_ = std::max(offset, end.offset);
+    into.hint_ = ReadLease::Hint{this, end.position, end.offset};
+    return into.empty() ? ReadStatus::empty : ReadStatus::ok;
   }
-  if (overrun && !into.empty() && into.batches_.front().base_offset() > at.offset) {
-    // Overwritten under us: exactly the records between where we were and
-    // the oldest batch we copied.
-    if (into.lost_ == 0) into.lost_from_ = at.offset;
-    at.offset = into.batches_.front().base_offset();
-    into.lost_ = at.offset - into.lost_from_;
-  }
-  into.from_offset_ = at.offset;
-  if (into.empty()) into.next_offset_ = at.offset;
-  into.hint_ = ReadLease::Hint{this, walked.position, into.next_offset_};
-  return into.empty() ? ReadStatus::empty : ReadStatus::ok;
+  into.from_offset_ = into.next_offset_ = offset;
+  return ReadStatus::empty;
 }
 
 }  // namespace rill::storage

@@ -138,7 +138,9 @@ class Partition {
   virtual void lock_gates() noexcept = 0;
   virtual void unlock_gates() noexcept = 0;
   // Under lock_gates(): a gate was opened or moved back to `offset`.
-  virtual void gate_lowered_locked(std::int64_t /*offset*/) noexcept {}
+  // Returns the offset the storage can hold it at (>= offset: the records
+  // below it were overwritten meanwhile); the gate is moved there.
+  virtual std::int64_t gate_lowered_locked(std::int64_t offset) noexcept { return offset; }
   // A gate moved forward (after the release store that moved it).
   virtual void gate_advanced() noexcept {}
 

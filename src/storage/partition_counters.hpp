@@ -2,13 +2,12 @@
 // storage kind; read into rill::PartitionMetrics (metrics.hpp).
 //
 // Design
-// - The append counters (records, bytes, batches) are written only by the
-//   appender holding the partition's append exclusion (MemoryPartition's
-//   claim, DurablePartition's writer mutex: Partition::append promises
-//   appends are serialized). It adds with a relaxed load and a relaxed
-//   store, no read-modify-write: the exclusion's acquire/release orders one
-//   holder's store before the next holder's load, and a reader only needs
-//   each value to be atomic. Once per batch, never per record.
+// - The append counters (records, bytes, batches): a durable partition's
+//   appender holds its writer mutex and adds with a relaxed load and a
+//   relaxed store, no read-modify-write (the mutex orders one holder's
+//   store before the next holder's load, and a reader only needs each value
+//   to be atomic); a memory partition's appenders claim without a lock and
+//   add with relaxed fetch_adds. Once per batch, never per record.
 // - full_events and records_lost are counted by any thread (an appender
 //   outside the exclusion, a consumer that met a loss) with a relaxed
 //   fetch_add. Both are rare: a full partition, a loss event.
@@ -43,6 +42,14 @@ struct alignas(detail::kFalseSharingRange) PartitionCounters {
                            std::memory_order_relaxed);
     bytes_appended.store(bytes_appended.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
     batches_appended.store(batches_appended.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  // One appended batch, by appenders that may run at once (a memory
+  // partition's lock-free claims): three relaxed fetch_adds, once per batch.
+  void add_appended_concurrently(std::uint64_t records, std::uint64_t bytes) noexcept {
+    // relaxed (all): counters; the values order nothing else.
+    records_appended.fetch_add(records, std::memory_order_relaxed);
+    bytes_appended.fetch_add(bytes, std::memory_order_relaxed);
+    batches_appended.fetch_add(1, std::memory_order_relaxed);
   }
   // An append found the partition full. Any thread.
   void add_full_event() noexcept { full_events.fetch_add(1, std::memory_order_relaxed); }  // relaxed: a counter

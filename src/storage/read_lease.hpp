@@ -10,10 +10,10 @@
 // - The next read into the same lease releases the previous one (as
 //   reset() does) and reuses its vectors and copy buffer: in steady state a
 //   read allocates nothing.
-// - `hint_` is the ring position after the last batch a memory partition
-//   put here, with the offset it stands for. A read at exactly that offset
-//   starts there without looking the offset up (and so without the append
-//   claim); the partition checks the hint before trusting it.
+// - `hint_` is the ring position of the first frame a memory partition's
+//   read did not take, with that frame's first offset. A read at exactly
+//   that offset starts there without looking the offset up; the partition
+//   checks the hint before trusting it (a copy is validated like any other).
 // - One thread at a time (the reader's).
 #pragma once
 
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "codec/batch_reader.hpp"
+#include "ring/frame_ring.hpp"
 
 namespace rill::log {
 class Segment;
@@ -81,8 +82,12 @@ class ReadLease {
   [[nodiscard]] const std::string& damage() const noexcept { return damage_; }
 
   // Takes `other`'s hint: a read into this lease at the offset `other`
-  // stopped at starts where it stopped.
-  void continue_from(const ReadLease& other) noexcept { hint_ = other.hint_; }
+  // stopped at starts where it stopped (and goes on timing a stuck frame
+  // there).
+  void continue_from(const ReadLease& other) noexcept {
+    hint_ = other.hint_;
+    stuck_ = other.stuck_;
+  }
   // Releases the batches (and what pins them); keeps the buffers and the hint.
   void reset() noexcept {
     batches_.clear();
@@ -123,6 +128,9 @@ class ReadLease {
   std::int64_t lost_from_ = 0;
   std::int64_t lost_ = 0;
   Hint hint_;
+  // A memory partition's watch on an uncommitted frame this lease's reads
+  // stop at: once claimed for the ring's stuck_timeout it is padded over.
+  ring::FrameRing::StuckWatch stuck_;
 };
 
 }  // namespace rill::storage

@@ -96,12 +96,14 @@ TEST_CASE("frame ring: a bad capacity or timeout is refused before anything is a
     return false;
   };
   CHECK(refused(0, 1s));
-  CHECK(refused((std::size_t{1} << 28) + 1, 1s));  // would round up to 512 MiB
-  CHECK(refused(std::size_t{1} << 40, 1s));       // would round up to 1 TiB
+  CHECK(refused(FrameRing::kMaxCapacity + 1, 1s));
   CHECK(refused(4096, 0ns));
   CHECK_FALSE(refused(std::size_t{1} << 28, 1s));
   const FrameRing ring(1, FullPolicy::block);
   CHECK(ring.capacity() == FrameRing::kMinCapacity);
+  const FrameRing odd(1000, FullPolicy::block);  // a multiple of 16, not a power of two
+  CHECK(odd.capacity() == 1008);
+  CHECK(odd.max_body_bytes() == 504 - FrameRing::kHeaderBytes);
 }
 
 TEST_CASE("frame ring: a frame that would wrap is preceded by padding", "[ring]") {
@@ -314,4 +316,65 @@ TEST_CASE("frame ring: overwrite readers never return a torn frame and count eve
   CHECK(r.out_of_order == 0);
   CHECK(r.offset_errors == 0);
   CHECK(r.records + r.lost == 2 * per_producer * 2);
+}
+
+TEST_CASE("frame ring: marked claims stop at the limit mark, and a barrier fences a lowered one", "[ring]") {
+  FrameRing ring(1024, FullPolicy::block);
+  CHECK(ring.limit_mark().position == FrameRing::kNoLimit);
+  // No mark: claims overwrite lap after lap.
+  for (int i = 0; i < 40; ++i) REQUIRE(ring.try_claim_marked(48, 1).status == ClaimStatus::ok);
+  const rill::ring::FrameMark tail = ring.tail();
+  CHECK(tail.offset == 40);
+  // A mark at the tail: one lap more, then full.
+  rill::ring::FrameMark expected = ring.limit_mark();
+  REQUIRE(ring.replace_limit_mark(expected, tail));
+  rill::ring::FrameMark stale{FrameRing::kNoLimit, 0};
+  CHECK_FALSE(ring.replace_limit_mark(stale, {0, 0}));  // not the mark any more: refused, told what it is
+  CHECK(stale.position == tail.position);
+  const std::uint64_t barrier = ring.try_barrier();
+  CHECK(barrier == tail.position);  // 16 bytes of padding, no offset
+  CHECK(ring.next_offset() == 40);
+  int more = 0;
+  while (ring.try_claim_marked(48, 1).status == ClaimStatus::ok) ++more;
+  CHECK(more == (1024 - 16) / 80);  // 80-byte frames up to mark + capacity
+  CHECK(ring.try_barrier() == FrameRing::kNoLimit);  // no room for the barrier either
+  // A reader sees the barrier as padding.
+  rill::ring::FrameHeader h;
+  REQUIRE(ring.header(barrier, h));
+  CHECK(h.kind == rill::ring::FrameKind::padding);
+  CHECK(h.span == 16);
+}
+
+TEST_CASE("frame ring: anchors find every retained offset on a ring of any size, lap after lap", "[ring]") {
+  for (const std::size_t capacity : {std::size_t{16384}, std::size_t{20000}}) {
+    CAPTURE(capacity);
+    FrameRing ring(capacity, FullPolicy::overwrite);
+    std::int64_t offset = 0;
+    for (int i = 0; i < 3000; ++i) {
+      const std::uint32_t count = 1 + i % 5;
+      const FrameClaim c = ring.try_claim(16 + (i * 37) % 400, count, 0);
+      REQUIRE(c.status == ClaimStatus::ok);
+      CHECK(c.first_offset == offset);
+      REQUIRE(ring.commit(c));
+      offset += count;
+    }
+    rill::ring::FrameMark tail;
+    const rill::ring::FrameMark oldest = ring.oldest({FrameRing::kNoLimit, 0}, tail);
+    CHECK(tail.offset == offset);
+    CHECK(oldest.position + capacity >= tail.position);                        // inside the last lap
+    CHECK(oldest.position < tail.position - capacity + FrameRing::kAnchorInterval + 512);  // within an anchor
+    for (std::int64_t o = oldest.offset; o < offset; ++o) {
+      rill::ring::FrameMark at;
+      REQUIRE(ring.locate(o, {FrameRing::kNoLimit, 0}, at));
+      rill::ring::FrameHeader h;
+      REQUIRE(ring.header(at.position, h));
+      CHECK(at.offset <= o);
+      CHECK(at.offset + h.record_count > o);
+    }
+    rill::ring::FrameMark at;
+    CHECK_FALSE(ring.locate(oldest.offset - 1, {FrameRing::kNoLimit, 0}, at));  // older than the window
+    CHECK(at.offset == oldest.offset);
+    REQUIRE(ring.locate(offset + 5, {FrameRing::kNoLimit, 0}, at));  // at or past the end: the tail
+    CHECK(at.position == tail.position);
+  }
 }

@@ -186,7 +186,7 @@ TEST_CASE("memory read: an overwrite reader racing the appender loses nothing in
   CHECK(seen + lost == 3 * kBatches);
 }
 
-TEST_CASE("memory read: a reader without a gate copies under the claim while a producer appends", "[storage][read][tsan]") {
+TEST_CASE("memory read: a reader without a gate copies and validates while a producer appends", "[storage][read][tsan]") {
   MemoryPartition p(1 << 20, FullPolicy::block, nullptr);
   constexpr int kBatches = 1000;
   std::vector<std::vector<std::byte>> batches(kBatches, make_batch(2, 1000, "c"));  // Catch is not thread-safe
