@@ -195,8 +195,11 @@ class Producer {
   [[nodiscard]] SendStatus try_send(std::string_view topic, const Record& record,
                                     RecordMetadata* out = nullptr) noexcept;
 
-  // Appends every open batch, waiting (FullPolicy::block) as a send would.
-  // Failures are reported through the records' futures and callbacks.
+  // Appends every open batch, waiting (FullPolicy::block) as a send would;
+  // under FsyncPolicy::every_batch it also waits for the syncs of batches
+  // other threads appended before it (it shares them), so every record
+  // sent before flush() is then durable unless its sync failed. Failures
+  // are reported through the records' futures and callbacks.
   void flush();
 
   // Flushes, then refuses further sends (Error(closed) / SendStatus::closed).

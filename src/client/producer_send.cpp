@@ -206,7 +206,17 @@ void ProducerImpl::flush() {
     for (const auto& h : handles_) handles.push_back(h.get());
   }
   for (TopicHandle* h : handles) {
-    for (const auto& acc : h->accumulators) flush_accumulator(*acc);
+    for (const auto& acc : h->accumulators) {
+      flush_accumulator(*acc);
+      // A batch another thread appended may still wait for its sync (its
+      // sender settles it): share that sync too, so that every record sent
+      // before flush() is durable (or failed) when it returns, as when the
+      // lock was held across the sync. A failure reaches the batch's own
+      // futures and callbacks through its sender.
+      if (h->defers_sync) {
+        (void)broker_->await_durable(*h->state, acc->partition, broker_->high_watermark(*h->state, acc->partition));
+      }
+    }
   }
 }
 

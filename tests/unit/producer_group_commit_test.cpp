@@ -243,6 +243,25 @@ TEST_CASE("producer group commit: try_send waits for its sync without the lock a
   CHECK(status == rill::SendStatus::failed);
 }
 
+TEST_CASE("producer group commit: flush waits for the sync of a batch another thread appended",
+          "[producer][durable]") {
+  TempDir dir;
+  GatedFileSystem fs;
+  GatedTopic topic(dir.path(), fs);
+  HeldSync held(topic, fs, 0);  // one send, held in its sync
+  REQUIRE(held.leader_syncing);
+  std::int64_t durable_after_flush = -1;
+  std::thread flusher([&] {
+    topic.producer->flush();  // no open batch: it shares the leader's sync
+    durable_after_flush = topic.partition->durable_end_offset();
+  });
+  fs.open_gate();
+  flusher.join();
+  held.join();
+  CHECK(durable_after_flush == 1);
+  CHECK(held.leader.metadata.durable);
+}
+
 TEST_CASE("producer group commit: threads sharing one producer are all acknowledged durable, in order per thread",
           "[producer][durable]") {
   TempDir dir;
