@@ -25,9 +25,14 @@
 //     and checks from a heap buffer holding the same values. Both sources
 //     are in memory and already mapped into the process (the writer wrote
 //     them through the same mappings).
+//   log.append.1KiB.fsync_batch.4p: rill as above under every_batch, but
+//     four threads share the one Producer (one partition), each sending a
+//     quarter of the records (values numbered per thread) with try_send;
+//     concurrent batches share fdatasyncs (group commit). Against the same
+//     single-thread raw.write_fdatasync floor. Checked: the end offset.
 // Records per round (full / --quick): 100B 2M / 200k, 1KiB 256k / 32k,
-// fsync_batch 32k / 4k, read 256k / 32k; the servers move 5% (no sync) or
-// 25% (with sync) of that.
+// fsync_batch 32k / 4k (also .4p), read 256k / 32k; the servers move 5%
+// (no sync) or 25% (with sync) of that.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,7 +43,9 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "log_common.hpp"
 #include "peer_process.hpp"
@@ -63,6 +70,12 @@ rill::ProducerOptions log_producer_options() {
 }
 
 std::string produce_log_values(rill::Producer& producer, std::uint64_t n, std::size_t value_bytes) {
+  std::string error = send_log_values(producer, n, value_bytes);
+  if (error.empty()) producer.flush();
+  return error;
+}
+
+std::string send_log_values(rill::Producer& producer, std::uint64_t n, std::size_t value_bytes) {
   LogValue value(value_bytes);
   for (std::uint64_t i = 0; i < n; ++i) {
     value.set_seq(i);
@@ -77,7 +90,6 @@ std::string produce_log_values(rill::Producer& producer, std::uint64_t n, std::s
       std::this_thread::yield();
     }
   }
-  producer.flush();
   return "";
 }
 
@@ -109,6 +121,35 @@ RunResult run_rill_append(const RunConfig& config, std::size_t value_bytes,
   // Deleting the topic skips the sync an orderly close would do: the
   // scratch data is thrown away, so writing it to the disk is wasted time.
   node.delete_topic(kLogTopic);
+  return r;
+}
+
+// `threads` threads share one Producer, each sending n / threads records.
+RunResult run_rill_append_threads(const RunConfig& config, std::size_t value_bytes, int threads) {
+  const ScratchDir dir("rill-bench-log");
+  rill::Node node = rill::Node::open(dir.path() / "node");
+  node.create_topic(kLogTopic, log_topic_options(rill::FsyncPolicy::every_batch));
+  const std::uint64_t per_thread = config.messages / static_cast<std::uint64_t>(threads);
+  const std::uint64_t n = per_thread * static_cast<std::uint64_t>(threads);
+  std::vector<std::string> errors(static_cast<std::size_t>(threads));
+  double seconds = 0;
+  {
+    rill::Producer producer(node, log_producer_options());
+    std::vector<std::thread> senders;
+    const auto start = Clock::now();
+    for (int t = 0; t < threads; ++t) {
+      senders.emplace_back([&, t] { errors[static_cast<std::size_t>(t)] = send_log_values(producer, per_thread, value_bytes); });
+    }
+    for (auto& sender : senders) sender.join();
+    producer.flush();
+    seconds = seconds_since(start);
+  }
+  RunResult r = throughput(n, value_bytes, seconds);
+  for (const std::string& e : errors) {
+    if (r.error.empty()) r.error = e;
+  }
+  if (r.error.empty()) r.error = check_end_offset(node, n);
+  node.delete_topic(kLogTopic);  // no sync at close (see run_rill_append)
   return r;
 }
 
@@ -304,6 +345,14 @@ void add_fsync_case(std::vector<Case>& cases) {
        [](const RunConfig& rc) { return run_nats_jetstream(rc.messages, kValue, true, kWindow); },
        0.25, "fsync per write (sync_interval: always)"});
   cases.push_back(std::move(c));
+  Case shared{"log.append.1KiB.fsync_batch.4p", 32'000, 4'000, {}};
+  shared.systems.push_back({"rill",
+                            [](const RunConfig& rc) { return run_rill_append_threads(rc, kValue, 4); },
+                            1.0, synced});
+  shared.systems.push_back({"raw.write_fdatasync",
+                            [](const RunConfig& rc) { return run_raw_write(rc, kValue, true); }, 1.0,
+                            synced});
+  cases.push_back(std::move(shared));
 }
 
 }  // namespace

@@ -72,6 +72,9 @@ class LogValue {
 // `full` it yields and retries), then flush(). Returns "" or what failed.
 [[nodiscard]] std::string produce_log_values(rill::Producer& producer, std::uint64_t n,
                                              std::size_t value_bytes);
+// The same without the flush (several threads may share the producer).
+[[nodiscard]] std::string send_log_values(rill::Producer& producer, std::uint64_t n,
+                                          std::size_t value_bytes);
 
 // log.recover.1GiB and log.bytes_per_record (log_recover_bench.cpp).
 void add_log_recover_cases(std::vector<Case>& cases);

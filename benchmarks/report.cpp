@@ -74,6 +74,9 @@ constexpr Target kTargets[] = {
     {"log.append.1KiB.nosync", "nats.jetstream", Kind::kThroughputAtLeast, 20.0},
     {"log.append.1KiB.nosync", "raw.write", Kind::kThroughputAtLeast, 0.6},
     {"log.append.1KiB.fsync_batch", "raw.write_fdatasync", Kind::kThroughputAtLeast, 0.9},
+    // Four threads sharing one Producer into one every_batch partition,
+    // whose concurrent batches share fdatasyncs (group commit).
+    {"log.append.1KiB.fsync_batch.4p", "raw.write_fdatasync", Kind::kThroughputAtLeast, 0.9},
     {"log.read.1KiB", "limit.memcpy", Kind::kThroughputAtLeast, 0.5},
     {"log.recover.1GiB", "", Kind::kSecondsPerGiBAtMost, 1.0},
     {"log.recover.1GiB", "raw.read", Kind::kTimeAtMost, 1.2},

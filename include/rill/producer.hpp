@@ -91,8 +91,10 @@ constexpr const char* to_string(SendStatus status) noexcept {
 }
 
 // Called once per record when its batch is appended or fails: `error` is null
-// on success. It runs on the thread that appends the batch (a sender, the
-// linger timer, or a flush caller). An exception it throws is caught and
+// on success. Under FsyncPolicy::every_batch "appended" means synced: it is
+// called once the fdatasync covering the batch is done (and gets that
+// sync's error if it failed). It runs on the thread that appends the batch
+// (a sender, the linger timer, or a flush caller). An exception it throws is caught and
 // dropped; it must not call this producer's flush().
 using SendCallback = std::function<void(const RecordMetadata& metadata, const Error* error)>;
 
@@ -122,10 +124,12 @@ class SendFuture {
   // True once get() would not wait.
   [[nodiscard]] bool ready() const noexcept;
   // Waits until the record's batch is appended (sending the batch now if it
-  // is still open) and returns where the record is. Throws the send's
+  // is still open; under FsyncPolicy::every_batch, until the fdatasync
+  // covering it is done) and returns where the record is. Throws the send's
   // rill::Error: timeout (FullPolicy::block waited block_timeout), full
   // (FullPolicy::fail found the partition full), not_found (topic deleted),
-  // closed (producer closed before the batch was sent).
+  // closed (producer closed before the batch was sent), io (the durable
+  // partition failed to write or sync the batch).
   RecordMetadata get();
 
  private:
@@ -157,8 +161,11 @@ class Producer {
   // Error(not_found) for an unknown topic, Error(invalid_argument) for an
   // explicit partition out of range, Error(record_too_large) for a record
   // over the topic's max_record_bytes, Error(closed) after close(). Errors
-  // of the append itself (full, timeout) come through the future. May block
-  // when a batch is appended under FullPolicy::block (up to block_timeout).
+  // of the append itself (full, timeout, io) come through the future. May
+  // block when a batch is appended under FullPolicy::block (up to
+  // block_timeout), and under FsyncPolicy::every_batch for the fdatasync of
+  // the batch it appends (without holding the partition's lock, so other
+  // threads' sends append meanwhile and share the next sync).
   [[nodiscard]] SendFuture send(std::string_view topic, const Record& record);
 
   // As above, but reports through `callback` (see SendCallback) instead of
@@ -175,19 +182,24 @@ class Producer {
   // What it can wait for, and nothing else:
   // - the partition's lock in this producer, while another thread of it
   //   appends a batch to that partition (under FullPolicy::block that
-  //   append may wait up to block_timeout for room; under
-  //   FsyncPolicy::every_batch it includes that batch's fdatasync);
+  //   append may wait up to block_timeout for room; the lock is never held
+  //   across an fdatasync);
   // - on a durable topic, the partition's writer mutex, while another
   //   append writes its batch or rolls a segment;
   // - under FsyncPolicy::every_batch, when it appends a batch, the
-  //   fdatasync covering it, so `ok` then means durable.
+  //   fdatasync covering it (one shared with the batches other threads
+  //   appended meanwhile, waited for after the lock is released), so `ok`
+  //   then means durable; if that sync fails it returns `failed`.
   // A thread that must never wait for the disk sends to a memory topic, or
   // to a durable one under FsyncPolicy::none or ::interval.
   [[nodiscard]] SendStatus try_send(std::string_view topic, const Record& record,
                                     RecordMetadata* out = nullptr) noexcept;
 
-  // Appends every open batch, waiting (FullPolicy::block) as a send would.
-  // Failures are reported through the records' futures and callbacks.
+  // Appends every open batch, waiting (FullPolicy::block) as a send would;
+  // under FsyncPolicy::every_batch it also waits for the syncs of batches
+  // other threads appended before it (it shares them), so every record
+  // sent before flush() is then durable unless its sync failed. Failures
+  // are reported through the records' futures and callbacks.
   void flush();
 
   // Flushes, then refuses further sends (Error(closed) / SendStatus::closed).

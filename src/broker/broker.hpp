@@ -15,10 +15,11 @@
 // - A client resolves a topic name once (resolve) and then addresses its
 //   partitions by number through the returned TopicRef, so the hot path
 //   (one produce per batch, one fetch per poll) does no name lookup.
-// - Produce never holds a client's lock across a sync: an append whose
-//   sync is still due returns `sync_pending` with the end offset to wait
-//   for, and await_durable waits for (or performs) that sync, shared with
-//   every other append it covers (group commit).
+// - A produce that asks for it (ProduceRequest::defer_sync) does not sync:
+//   an append whose sync is still due (FsyncPolicy::every_batch) returns
+//   `sync_pending_end`, the end offset to wait for, and await_durable waits
+//   for (or performs) that sync, shared with every other append it covers
+//   (group commit). So a client need not hold its own lock across a sync.
 // - Thread safety: every call may be made from any thread.
 #pragma once
 
@@ -84,18 +85,23 @@ struct ProduceRequest {
   // Under FullPolicy::block, wait for room until `deadline`.
   bool wait_for_room = true;
   detail::Deadline deadline = detail::Deadline::max();
+  // Return before the sync FsyncPolicy::every_batch owes the batch, with
+  // ProduceResult::sync_pending_end set; the caller then calls
+  // await_durable. Without it, produce syncs before it returns.
+  bool defer_sync = false;
 };
 
 struct ProduceResult {
   ProduceStatus status = ProduceStatus::ok;
   std::int64_t base_offset = -1;
-  // Synced before produce returned.
+  // Synced before produce returned (false while a deferred sync is pending).
   bool durable = false;
   // An idempotent producer's resend of a batch the partition holds: not
   // written again; base_offset is the original's.
   bool duplicate = false;
-  // Appended, but its acknowledgement waits for a sync through this end
-  // offset (await_durable); -1 when nothing is pending.
+  // With ProduceRequest::defer_sync: appended, but its acknowledgement
+  // waits for a sync through this end offset (await_durable); -1 when
+  // nothing is pending.
   std::int64_t sync_pending_end = -1;
   std::shared_ptr<const Error> error{};
 };
@@ -179,7 +185,9 @@ class Broker {
                                               std::span<std::byte> batch,
                                               const ProduceRequest& request) noexcept = 0;
   // Waits until the partition is durable through `end_offset` (exclusive),
-  // performing the sync if none in progress covers it. Null on success.
+  // performing the sync if none in progress covers it. Null on success;
+  // else the error of the sync that covered it (every waiter it covered
+  // gets it), or the partition's refusal after an earlier failed sync.
   [[nodiscard]] virtual std::shared_ptr<const Error> await_durable(const TopicRef& topic, std::int32_t partition,
                                                                    std::int64_t end_offset) noexcept = 0;
   // The largest batch the partition accepts.

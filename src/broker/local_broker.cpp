@@ -153,9 +153,12 @@ void LocalBroker::delete_topic(std::string_view name) {
 
 ProduceResult LocalBroker::produce(const TopicRef& topic, std::int32_t partition, std::span<std::byte> batch,
                                    const ProduceRequest& request) noexcept {
-  const storage::AppendResult r =
-      LocalTopic::of(topic).partition(partition).append(batch, request.wait_for_room, request.deadline);
+  storage::Partition& p = LocalTopic::of(topic).partition(partition);
   ProduceResult out;
+  const storage::AppendResult r =
+      request.defer_sync
+          ? p.append_deferring_sync(batch, request.wait_for_room, request.deadline, out.sync_pending_end)
+          : p.append(batch, request.wait_for_room, request.deadline);
   out.status = produce_status(r.status);
   out.base_offset = r.base_offset;
   out.durable = r.durable;
@@ -164,9 +167,9 @@ ProduceResult LocalBroker::produce(const TopicRef& topic, std::int32_t partition
   return out;
 }
 
-std::shared_ptr<const Error> LocalBroker::await_durable(const TopicRef& /*topic*/, std::int32_t /*partition*/,
-                                                        std::int64_t /*end_offset*/) noexcept {
-  return nullptr;  // produce() syncs before it returns (sync_pending_end is never set)
+std::shared_ptr<const Error> LocalBroker::await_durable(const TopicRef& topic, std::int32_t partition,
+                                                        std::int64_t end_offset) noexcept {
+  return LocalTopic::of(topic).partition(partition).await_durable(end_offset);
 }
 
 std::size_t LocalBroker::max_batch_bytes(const TopicRef& topic, std::int32_t partition) const {

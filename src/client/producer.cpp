@@ -21,13 +21,32 @@ void validate(const ProducerOptions& o) {
   }
 }
 
+// Completes `c` with `outcome` and hands over the open-batch bias for the
+// `futures` futures' own counts.
+void finish_completion(detail::SendCompletion& c, std::int64_t futures, const BatchOutcome& outcome) noexcept {
+  c.base_offset = outcome.base_offset;
+  c.durable = outcome.durable;
+  c.base_sequence = outcome.base_sequence;
+  c.error = outcome.error;
+  // release: pairs with the acquire loads of `done` in SendFuture.
+  c.done.store(1, std::memory_order_release);
+  c.done.notify_all();  // libstdc++ makes no system call without a waiter
+  // acq_rel: the last holder recycles it after every other holder is done.
+  const std::int64_t left =
+      c.references.fetch_add(futures - detail::SendCompletion::kOpenBias, std::memory_order_acq_rel) + futures -
+      detail::SendCompletion::kOpenBias;
+  if (left == 0) c.pool->recycle(&c);
+}
+
 }  // namespace
 
 TopicHandle::TopicHandle(std::shared_ptr<const broker::TopicRef> t, const broker::Broker& broker,
                          const ProducerOptions& options, std::uint32_t seed)
     : state(std::move(t)),
       keyless(options.keyless, state->partition_count(), seed),
-      batch_limit(std::min(options.batch_bytes, broker.max_batch_bytes(*state, 0))) {
+      batch_limit(std::min(options.batch_bytes, broker.max_batch_bytes(*state, 0))),
+      defers_sync(state->options().storage == StorageKind::durable &&
+                  state->options().fsync == FsyncPolicy::every_batch) {
   for (std::int32_t p = 0; p < state->partition_count(); ++p) {
     auto acc = std::make_unique<PartitionAccumulator>();
     acc->topic = this;
@@ -138,44 +157,57 @@ std::shared_ptr<const Error> ProducerImpl::make_error(const TopicHandle& h, std:
 }
 
 BatchOutcome ProducerImpl::send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full) {
-  BatchOutcome outcome;
   const std::span<std::byte> batch = acc.builder->finish(producer_fields(acc));
   const auto deadline = wait ? detail::deadline_after(acc.topic->state->options().block_timeout)
                              : detail::WaitClock::now();
   const broker::ProduceResult r = produce(acc, batch, wait, deadline);
-  acc.counters.add_batch(r.status, acc.builder->record_count(), batch.size());
+  if (r.status == broker::ProduceStatus::full && keep_on_full) {
+    acc.counters.add_batch(r.status, acc.builder->record_count(), batch.size());
+    BatchOutcome outcome;
+    outcome.status = r.status;
+    return outcome;
+  }
+  BatchOutcome outcome = outcome_of(acc, r, acc.builder->record_count(), batch.size());
+  complete(outcome, acc);
+  return outcome;
+}
+
+BatchOutcome ProducerImpl::outcome_of(PartitionAccumulator& acc, const broker::ProduceResult& r,
+                                      std::uint32_t records, std::size_t bytes) {
+  BatchOutcome outcome;
   outcome.status = r.status;
-  if (r.status == broker::ProduceStatus::full && keep_on_full) return outcome;
   outcome.base_offset = r.base_offset;
   outcome.durable = r.durable;
-  outcome.base_sequence = note_append(acc, r, acc.builder->record_count());
+  outcome.base_sequence = note_append(acc, r, records);
   if (r.status != broker::ProduceStatus::ok) {
     outcome.error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
   }
-  complete(outcome, acc);
+  if (r.sync_pending_end < 0) {
+    acc.counters.add_batch(r.status, records, bytes);
+    return outcome;
+  }
+  outcome.sync_pending_end = r.sync_pending_end;  // counted once settled, as it turns out
+  outcome.records = records;
+  outcome.bytes = bytes;
   return outcome;
 }
 
 broker::ProduceResult ProducerImpl::produce(PartitionAccumulator& acc, std::span<std::byte> batch, bool wait,
                                             detail::Deadline deadline) noexcept {
-  return broker_->produce(*acc.topic->state, acc.partition, batch, {broker::Acks::all, wait, deadline});
+  return broker_->produce(*acc.topic->state, acc.partition, batch,
+                          {broker::Acks::all, wait, deadline, acc.topic->defers_sync});
 }
 
 void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
   if (detail::SendCompletion* c = acc.completion; c != nullptr) {
-    c->base_offset = outcome.base_offset;
-    c->durable = outcome.durable;
-    c->base_sequence = outcome.base_sequence;
-    c->error = outcome.error;
-    // release: pairs with the acquire loads of `done` in SendFuture.
-    c->done.store(1, std::memory_order_release);
-    c->done.notify_all();  // libstdc++ makes no system call without a waiter
-    // acq_rel: hand over the open-batch bias for the futures' own counts.
-    const std::int64_t left =
-        c->references.fetch_add(acc.open_futures - detail::SendCompletion::kOpenBias,
-                                std::memory_order_acq_rel) +
-        acc.open_futures - detail::SendCompletion::kOpenBias;
-    if (left == 0) c->pool->recycle(c);
+    if (outcome.sync_pending_end < 0) {
+      finish_completion(*c, acc.open_futures, outcome);
+    } else {
+      // Completed by settle() once the sync is done; get() meanwhile finds
+      // it detached (flush_for does nothing) and waits for `done`.
+      outcome.completion = c;
+      outcome.open_futures = acc.open_futures;
+    }
     acc.completion = nullptr;
     acc.open_futures = 0;
   }
@@ -184,6 +216,26 @@ void ProducerImpl::complete(BatchOutcome& outcome, PartitionAccumulator& acc) {
   acc.counters.set_open_records(0);
   acc.has_records.store(false, std::memory_order_relaxed);  // relaxed: a hint for the timer
   acc.topic->keyless.batch_sent(acc.partition);
+}
+
+void ProducerImpl::await_sync(BatchOutcome& outcome, PartitionAccumulator& acc) noexcept {
+  std::shared_ptr<const Error> error =
+      broker_->await_durable(*acc.topic->state, acc.partition, outcome.sync_pending_end);
+  outcome.sync_pending_end = -1;
+  if (error) {
+    outcome.status = broker::ProduceStatus::failed;  // in the log, but not acknowledged
+    outcome.error = std::move(error);
+  } else {
+    outcome.durable = true;
+  }
+  {
+    std::lock_guard lock(acc.lock);  // the counters are written under it
+    acc.counters.add_batch(outcome.status, outcome.records, outcome.bytes);
+  }
+  if (outcome.completion != nullptr) {
+    finish_completion(*outcome.completion, outcome.open_futures, outcome);
+    outcome.completion = nullptr;
+  }
 }
 
 void ProducerImpl::run_callbacks(BatchOutcome& outcome, std::int32_t partition) noexcept {
@@ -210,22 +262,22 @@ SendFuture ProducerImpl::send_alone(PartitionAccumulator& acc, const Record& rec
   (void)fits;
   const broker::ProduceResult r = produce(acc, alone.finish(producer_fields(acc)), true,
                                          detail::deadline_after(acc.topic->state->options().block_timeout));
-  const std::int32_t sequence = note_append(acc, r, 1);
-  acc.counters.add_batch(r.status, 1, alone.size_bytes());
+  BatchOutcome outcome = outcome_of(acc, r, 1, alone.size_bytes());
   acc.topic->keyless.batch_sent(acc.partition);
   lock.unlock();
-  run_callbacks(before, acc.partition);
-  const RecordMetadata md{acc.partition, r.status == broker::ProduceStatus::ok ? r.base_offset : -1, timestamp,
-                          r.status == broker::ProduceStatus::ok && r.durable, sequence};
-  auto error = r.error ? r.error : make_error(*acc.topic, acc.partition, r.status);
+  settle(before, acc);
+  settle(outcome, acc);
+  const bool ok = !outcome.error;
+  const RecordMetadata md{acc.partition, ok ? outcome.base_offset : -1, timestamp, ok && outcome.durable,
+                          ok ? outcome.base_sequence : -1};
   if (callback != nullptr) {
     try {
-      (*callback)(md, error.get());
+      (*callback)(md, outcome.error.get());
     } catch (...) {
     }
     return {};
   }
-  return SendFuture(md, std::move(error));
+  return SendFuture(md, std::move(outcome.error));
 }
 
 }  // namespace rill::client

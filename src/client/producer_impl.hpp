@@ -7,6 +7,15 @@
 // batch to the partition log when it is full (or at once when linger is 0):
 // one ring publish per batch. A timer thread sends batches whose linger has
 // expired.
+//
+// Group commit (FsyncPolicy::every_batch on a durable topic): a batch is
+// appended under the accumulator's lock with ProduceRequest::defer_sync,
+// so the append does not sync; the sender releases the lock and only then
+// awaits the sync (Broker::await_durable, shared with every other batch
+// appended meanwhile), and completes the batch's future and callbacks as
+// durable after it (settle). Offsets and sequences are still taken under
+// the lock, in order. Other topics never defer: their batches complete
+// under the lock as before, and settle only runs the callbacks.
 #pragma once
 
 #include <atomic>
@@ -71,6 +80,9 @@ struct TopicHandle {
   std::vector<std::unique_ptr<PartitionAccumulator>> accumulators;
   client::KeylessPartitioner keyless;
   std::size_t batch_limit;  // bytes at which a batch is sent
+  // A durable topic under FsyncPolicy::every_batch: batches are appended
+  // with ProduceRequest::defer_sync and settled after the lock is released.
+  bool defers_sync;
   ProducerImpl* producer = nullptr;
 };
 
@@ -78,10 +90,18 @@ struct TopicHandle {
 struct BatchOutcome {
   broker::ProduceStatus status = broker::ProduceStatus::ok;
   std::int64_t base_offset = -1;
-  bool durable = false;  // synced before the append returned
+  bool durable = false;  // synced (before the append returned, or once settled)
   std::int32_t base_sequence = -1;  // the batch's first sequence (idempotent, appended)
   std::shared_ptr<const Error> error;
   Callbacks callbacks;  // to run once the accumulator is unlocked
+  // A deferred sync (group commit): the end offset to await, -1 if none.
+  // Until it is settled the batch is not counted, and its completion (if
+  // it has futures) is detached from the accumulator but not done.
+  std::int64_t sync_pending_end = -1;
+  detail::SendCompletion* completion = nullptr;
+  std::int64_t open_futures = 0;
+  std::uint32_t records = 0;
+  std::size_t bytes = 0;
 };
 
 class ProducerImpl {
@@ -116,7 +136,20 @@ class ProducerImpl {
   // Appends the open batch (must be non-empty) and completes it. With
   // keep_on_full, a full partition leaves the batch open (try_send).
   BatchOutcome send_batch_locked(PartitionAccumulator& acc, bool wait, bool keep_on_full);
+  // The outcome of a batch of `records` records and `bytes` bytes the
+  // broker answered with `r`: counted now, or when settled if its sync is
+  // pending. Under the lock.
+  BatchOutcome outcome_of(PartitionAccumulator& acc, const broker::ProduceResult& r, std::uint32_t records,
+                          std::size_t bytes);
   void complete(BatchOutcome& outcome, PartitionAccumulator& acc);
+  // After the lock is released: awaits a pending sync (await_sync), then
+  // runs the callbacks. Every outcome a sender made goes through it.
+  void settle(BatchOutcome& outcome, PartitionAccumulator& acc) noexcept {
+    if (outcome.sync_pending_end >= 0) await_sync(outcome, acc);
+    if (!outcome.callbacks.empty()) run_callbacks(outcome, acc.partition);
+  }
+  // The group commit's wait; then counts the batch and completes its future.
+  void await_sync(BatchOutcome& outcome, PartitionAccumulator& acc) noexcept;
   // One batch of `acc` to the broker (producer.cpp).
   [[nodiscard]] broker::ProduceResult produce(PartitionAccumulator& acc, std::span<std::byte> batch, bool wait,
                                               detail::Deadline deadline) noexcept;
@@ -124,9 +157,9 @@ class ProducerImpl {
                         SendCallback* callback, std::unique_lock<base::SpinLock>& lock);
   // try_send's work under the accumulator's lock; never waits.
   SendStatus try_append_locked(PartitionAccumulator& acc, const Record& record, std::size_t bound,
-                               RecordMetadata* out, BatchOutcome& before, BatchOutcome& now);
+                               RecordMetadata& out, BatchOutcome& before, BatchOutcome& now);
   SendStatus try_send_alone(PartitionAccumulator& acc, const Record& record, std::size_t bound,
-                            RecordMetadata* out);
+                            RecordMetadata& out, BatchOutcome& now);
   void run_callbacks(BatchOutcome& outcome, std::int32_t partition) noexcept;
   void flush_accumulator(PartitionAccumulator& acc);
   void linger_loop();

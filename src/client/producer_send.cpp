@@ -68,8 +68,8 @@ SendFuture ProducerImpl::send(std::string_view topic, const Record& record, Send
   if (!lingering || acc.builder->size_bytes() >= h.batch_limit) {
     BatchOutcome now = send_batch_locked(acc, true, false);
     lock.unlock();
-    run_callbacks(before, acc.partition);
-    run_callbacks(now, acc.partition);
+    settle(before, acc);
+    settle(now, acc);
     if (callback != nullptr) return {};
     md.offset = now.error ? -1 : now.base_offset + index;
     md.durable = !now.error && now.durable;
@@ -83,7 +83,7 @@ SendFuture ProducerImpl::send(std::string_view topic, const Record& record, Send
     completion = acc.completion;
   }
   lock.unlock();
-  if (!before.callbacks.empty()) run_callbacks(before, acc.partition);
+  settle(before, acc);
   if (completion == nullptr) return {};
   return SendFuture(completion, index, md);
 }
@@ -108,13 +108,22 @@ SendStatus ProducerImpl::try_send(std::string_view topic, const Record& record, 
       return SendStatus::not_found;
     }
     PartitionAccumulator& acc = *h->accumulators[static_cast<std::size_t>(choose_partition(*h, record))];
+    RecordMetadata md;
     BatchOutcome before;
     BatchOutcome now;
     std::unique_lock lock(acc.lock);
-    const SendStatus status = try_append_locked(acc, record, bound, out, before, now);
+    SendStatus status = try_append_locked(acc, record, bound, md, before, now);
     lock.unlock();
-    run_callbacks(before, acc.partition);
-    run_callbacks(now, acc.partition);
+    settle(before, acc);
+    const bool sync_pending = now.sync_pending_end >= 0;
+    settle(now, acc);
+    // The record's own batch (its offset is known) waited for its sync:
+    // `ok` means durable, as when the append synced.
+    if (sync_pending && status == SendStatus::ok && md.offset >= 0) {
+      if (now.error) return SendStatus::failed;  // its callbacks got the error
+      md.durable = true;
+    }
+    if (status == SendStatus::ok && out != nullptr) *out = md;
     return status;
   } catch (...) {
     return SendStatus::closed;  // out of memory while building an error or a handle
@@ -122,14 +131,14 @@ SendStatus ProducerImpl::try_send(std::string_view topic, const Record& record, 
 }
 
 SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Record& record, std::size_t bound,
-                                           RecordMetadata* out, BatchOutcome& before, BatchOutcome& now) {
+                                           RecordMetadata& out, BatchOutcome& before, BatchOutcome& now) {
   const std::size_t limit = acc.topic->batch_limit;
   if (!acc.builder) acc.builder.emplace(limit);
   if (!acc.builder->empty() && acc.builder->size_bytes() + bound > limit) {
     before = send_batch_locked(acc, false, true);
     if (before.status == broker::ProduceStatus::full) return SendStatus::full;  // batch stays open
   }
-  if (bound + codec::kBatchHeaderSize > limit) return try_send_alone(acc, record, bound, out);
+  if (bound + codec::kBatchHeaderSize > limit) return try_send_alone(acc, record, bound, out, now);
   const bool lingering = options_.linger.count() > 0;
   open_batch(acc, lingering);
   const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : acc.batch_timestamp;
@@ -152,23 +161,25 @@ SendStatus ProducerImpl::try_append_locked(PartitionAccumulator& acc, const Reco
   } else if (acc.builder->size_bytes() >= limit) {
     now = send_batch_locked(acc, false, true);  // if full it stays open and is sent later
   }
-  if (out != nullptr) *out = md;
+  out = md;
   return SendStatus::ok;
 }
 
 SendStatus ProducerImpl::try_send_alone(PartitionAccumulator& acc, const Record& record, std::size_t bound,
-                                        RecordMetadata* out) {
+                                        RecordMetadata& out, BatchOutcome& now) {
   const std::int64_t ts = record.timestamp != kNoTimestamp ? record.timestamp : base::wall_clock_ms();
   codec::BatchBuilder alone(bound + codec::kBatchHeaderSize + 8);
   if (!alone.try_append(record, ts)) return SendStatus::too_large;
   const broker::ProduceResult r =
       produce(acc, alone.finish(producer_fields(acc)), false, detail::WaitClock::now());
-  const std::int32_t sequence = note_append(acc, r, 1);
-  acc.counters.add_batch(r.status, 1, alone.size_bytes());
-  if (r.status == broker::ProduceStatus::failed) return SendStatus::failed;
-  if (r.status != broker::ProduceStatus::ok) return SendStatus::full;
+  if (r.status != broker::ProduceStatus::ok) {
+    (void)note_append(acc, r, 1);
+    acc.counters.add_batch(r.status, 1, alone.size_bytes());
+    return r.status == broker::ProduceStatus::failed ? SendStatus::failed : SendStatus::full;
+  }
+  now = outcome_of(acc, r, 1, alone.size_bytes());  // settled by try_send if its sync is pending
   acc.topic->keyless.batch_sent(acc.partition);
-  if (out != nullptr) *out = RecordMetadata{acc.partition, r.base_offset, ts, r.durable, sequence};
+  out = RecordMetadata{acc.partition, r.base_offset, ts, r.durable, now.base_sequence};
   return SendStatus::ok;
 }
 
@@ -177,7 +188,7 @@ void ProducerImpl::flush_accumulator(PartitionAccumulator& acc) {
   if (!acc.builder || acc.builder->empty()) return;
   BatchOutcome outcome = send_batch_locked(acc, true, false);
   lock.unlock();
-  run_callbacks(outcome, acc.partition);
+  settle(outcome, acc);
 }
 
 void ProducerImpl::flush_for(PartitionAccumulator& acc, const detail::SendCompletion* completion) {
@@ -185,7 +196,7 @@ void ProducerImpl::flush_for(PartitionAccumulator& acc, const detail::SendComple
   if (acc.completion != completion || !acc.builder || acc.builder->empty()) return;
   BatchOutcome outcome = send_batch_locked(acc, true, false);
   lock.unlock();
-  run_callbacks(outcome, acc.partition);
+  settle(outcome, acc);
 }
 
 void ProducerImpl::flush() {
@@ -195,7 +206,17 @@ void ProducerImpl::flush() {
     for (const auto& h : handles_) handles.push_back(h.get());
   }
   for (TopicHandle* h : handles) {
-    for (const auto& acc : h->accumulators) flush_accumulator(*acc);
+    for (const auto& acc : h->accumulators) {
+      flush_accumulator(*acc);
+      // A batch another thread appended may still wait for its sync (its
+      // sender settles it): share that sync too, so that every record sent
+      // before flush() is durable (or failed) when it returns, as when the
+      // lock was held across the sync. A failure reaches the batch's own
+      // futures and callbacks through its sender.
+      if (h->defers_sync) {
+        (void)broker_->await_durable(*h->state, acc->partition, broker_->high_watermark(*h->state, acc->partition));
+      }
+    }
   }
 }
 
@@ -221,7 +242,7 @@ void ProducerImpl::linger_loop() {
         if (!acc.builder || acc.builder->empty() || now - acc.opened_at < options_.linger) continue;
         BatchOutcome outcome = send_batch_locked(acc, true, false);
         lock.unlock();
-        run_callbacks(outcome, acc.partition);
+        settle(outcome, acc);
       }
     }
     timer_lock.lock();

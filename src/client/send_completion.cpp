@@ -86,7 +86,7 @@ SendFuture& SendFuture::operator=(SendFuture&& other) noexcept {
 }
 
 bool SendFuture::ready() const noexcept {
-  // acquire: pairs with the release store of `done` in ProducerImpl::complete().
+  // acquire: pairs with the release store of `done` in finish_completion (producer.cpp).
   return ready_ || (completion_ != nullptr && completion_->done.load(std::memory_order_acquire) != 0);
 }
 
@@ -94,7 +94,7 @@ RecordMetadata SendFuture::get() {
   if (!ready_) {
     if (completion_ == nullptr) throw Error(ErrorCode::invalid_argument, "SendFuture::get() on an empty future");
     detail::SendCompletion* c = completion_;
-    // acquire: pairs with the release store of `done` in ProducerImpl::complete().
+    // acquire: pairs with the release store of `done` in finish_completion (producer.cpp).
     if (c->done.load(std::memory_order_acquire) == 0) {
       client::PartitionAccumulator* owner = c->owner;  // fixed while we hold a reference
       owner->topic->producer->flush_for(*owner, c);

@@ -37,6 +37,8 @@ DurablePartition::DurablePartition(std::unique_ptr<log::SegmentLog> log, const T
       data_signal_(data_signal),
       group_commit_(options.fsync == FsyncPolicy::every_batch),
       log_(std::move(log)),
+      out_of_memory_(std::make_shared<const Error>(
+          ErrorCode::io, fmt::format("partition {}: a write or sync failed (out of memory for its message)", name_))),
       last_retention_(std::chrono::steady_clock::now()) {
   if (has_retention_) (void)log_->enforce_retention(base::wall_clock_ms());
 }
@@ -55,19 +57,45 @@ DurablePartition::~DurablePartition() {
   }
 }
 
-AppendResult DurablePartition::fail(ErrorCode code, std::string message) const noexcept {
+std::shared_ptr<const Error> DurablePartition::error_of(ErrorCode code, std::string_view what) const noexcept {
+  try {
+    return std::make_shared<const Error>(code, fmt::format("partition {}: {}", name_, what));
+  } catch (...) {
+    return out_of_memory_;  // made at construction: a failure is never reported as success
+  }
+}
+
+AppendResult DurablePartition::fail(std::shared_ptr<const Error> error) noexcept {
   AppendResult r;
   r.status = AppendStatus::failed;
-  try {
-    r.error = std::make_shared<const Error>(code, std::move(message));
-  } catch (...) {
-    // Out of memory: the status alone still says the append failed.
-  }
+  r.error = std::move(error);
   return r;
 }
 
 AppendResult DurablePartition::append(std::span<std::byte> batch, bool /*wait*/,
                                       detail::Deadline /*deadline*/) noexcept {
+  std::int64_t sync_pending_end = -1;
+  AppendResult r = write(batch, sync_pending_end);
+  if (sync_pending_end < 0) return r;
+  // Not acknowledged until a sync covers it; the batch itself stays in the
+  // log either way (recovery may find it after a crash).
+  if (std::shared_ptr<const Error> error = sync_through(sync_pending_end)) return fail(std::move(error));
+  r.durable = true;
+  return r;
+}
+
+AppendResult DurablePartition::append_deferring_sync(std::span<std::byte> batch, bool /*wait*/,
+                                                     detail::Deadline /*deadline*/,
+                                                     std::int64_t& sync_pending_end) noexcept {
+  return write(batch, sync_pending_end);
+}
+
+std::shared_ptr<const Error> DurablePartition::await_durable(std::int64_t end_offset) noexcept {
+  return sync_through(end_offset);
+}
+
+AppendResult DurablePartition::write(std::span<std::byte> batch, std::int64_t& sync_pending_end) noexcept {
+  sync_pending_end = -1;
   if (batch.size() > max_batch_bytes_) return AppendResult{AppendStatus::too_large};
   // The producer built this batch; its header is trusted here and checked
   // again by the log.
@@ -75,35 +103,23 @@ AppendResult DurablePartition::append(std::span<std::byte> batch, bool /*wait*/,
   log::Appended appended;
   {
     std::lock_guard lock(writer_mutex_);
-    if (closed_) {
-      return fail(ErrorCode::closed, fmt::format("partition {}: the topic was deleted", name_));
-    }
+    if (closed_) return fail(error_of(ErrorCode::closed, "the topic was deleted"));
     try {
       appended = log_->append(batch, count, group_commit_ ? log::SyncMode::deferred : log::SyncMode::policy);
       counters.add_appended(static_cast<std::uint64_t>(count), batch.size());  // under writer_mutex_
     } catch (const Error& e) {
-      return fail(e.code(), fmt::format("partition {}: {}", name_, e.what()));
+      return fail(error_of(e.code(), e.what()));
     } catch (const std::exception& e) {
-      return fail(ErrorCode::io, fmt::format("partition {}: {}", name_, e.what()));
+      return fail(error_of(ErrorCode::io, e.what()));
     }
     maybe_enforce_retention(batch.size());
   }
   codec::set_base_offset(batch, appended.base_offset);
   data_signal_->notify();  // the log published the batch (release store of its end offset)
   const std::int64_t end = appended.base_offset + count;
-  if (group_commit_ && appended.durable_end_offset < end) {
-    // Not acknowledged until a sync covers it; the batch itself stays in
-    // the log either way (recovery may find it after a crash).
-    try {
-      sync_through(end);
-    } catch (const Error& e) {
-      return fail(e.code(), fmt::format("partition {}: {}", name_, e.what()));
-    } catch (const std::exception& e) {
-      return fail(ErrorCode::io, fmt::format("partition {}: {}", name_, e.what()));
-    }
-  }
-  return AppendResult{AppendStatus::ok, appended.base_offset, log_->durable_end_offset() >= end,
-                      appended.duplicate};
+  const bool durable = log_->durable_end_offset() >= end;
+  if (group_commit_ && !durable) sync_pending_end = end;
+  return AppendResult{AppendStatus::ok, appended.base_offset, durable, appended.duplicate};
 }
 
 std::int32_t DurablePartition::next_sequence(std::int64_t producer_id) noexcept {
@@ -115,15 +131,30 @@ std::int32_t DurablePartition::next_sequence(std::int64_t producer_id) noexcept 
   }
 }
 
-void DurablePartition::sync_through(std::int64_t end) {
-  std::lock_guard sync_lock(sync_mutex_);
-  if (log_->durable_end_offset() >= end) return;  // an earlier ticket covered it
-  log::SyncTicket ticket;
-  {
-    std::lock_guard lock(writer_mutex_);
-    ticket = log_->prepare_sync();
+std::shared_ptr<const Error> DurablePartition::sync_through(std::int64_t end) noexcept {
+  try {
+    std::lock_guard sync_lock(sync_mutex_);
+    if (log_->durable_end_offset() >= end) return nullptr;  // an earlier sync covered it
+    // The sync that covered it failed: its waiters all get that error.
+    if (failed_sync_ && end <= failed_sync_end_) return failed_sync_;
+    log::SyncTicket ticket;
+    {
+      std::lock_guard lock(writer_mutex_);
+      ticket = log_->prepare_sync();  // throws once a sync failed: the log refuses
+    }
+    try {
+      log_->complete_sync(ticket);
+    } catch (const Error& e) {
+      failed_sync_ = error_of(e.code(), e.what());
+      failed_sync_end_ = ticket.end_offset;
+      return failed_sync_;
+    }
+    return nullptr;
+  } catch (const Error& e) {
+    return error_of(e.code(), e.what());
+  } catch (const std::exception& e) {
+    return error_of(ErrorCode::io, e.what());
   }
-  log_->complete_sync(ticket);
 }
 
 void DurablePartition::start_interval_sync(std::shared_ptr<SyncTimer> timer,
@@ -136,12 +167,9 @@ void DurablePartition::sync_unsynced() noexcept {
   if (log_->failed()) return;
   const std::int64_t end = log_->end_offset();
   if (log_->durable_end_offset() >= end) return;
-  try {
-    sync_through(end);
-  } catch (...) {
-    // The log is marked failed (or the topic was deleted): the next append
-    // reports it; nothing was acknowledged on the strength of this sync.
-  }
+  // A failure marks the log failed: the next append reports it; nothing
+  // was acknowledged on the strength of this sync.
+  (void)sync_through(end);
 }
 
 void DurablePartition::maybe_enforce_retention(std::size_t appended_bytes) noexcept {

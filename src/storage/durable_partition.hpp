@@ -16,14 +16,21 @@
 //   segment's worth of appended bytes or once a second, whichever comes
 //   first; it deletes whole closed segments only.
 // - Group commit under FsyncPolicy::every_batch: an append writes its batch
-//   under the writer mutex without syncing, releases it, then takes
-//   `sync_mutex_`. The first thread there prepares a ticket (briefly under
-//   the writer mutex) covering every batch appended so far and runs the
-//   fdatasync without the writer mutex, so other producers keep appending;
-//   those whose batch the ticket covered find it durable when they get the
-//   sync mutex and return without a sync of their own. An append is
-//   acknowledged only after a sync covering it succeeded. Lock order:
-//   sync_mutex_, then writer_mutex_.
+//   under the writer mutex without syncing and releases it; the sync is
+//   then awaited, either inside append() or, through
+//   append_deferring_sync(), by the caller in await_durable() once it has
+//   released its own locks. A waiter takes `sync_mutex_`: the first one
+//   there (the leader) prepares a ticket (briefly under the writer mutex)
+//   covering every batch appended so far and runs the fdatasync without
+//   the writer mutex, so other producers keep appending; the waiters queued
+//   behind it find themselves covered (the log's durable end offset, which
+//   only moves forward, reached their end) and return without a sync of
+//   their own, or else the next of them leads the next sync for all that
+//   arrived meanwhile. An append is acknowledged only after a sync covering
+//   it succeeded. A failed sync's error is kept with the end offset its
+//   ticket covered (`failed_sync_`), and every waiter it covered gets that
+//   error; later waiters get the log's refusal (see I/O errors below).
+//   Lock order: sync_mutex_, then writer_mutex_.
 // - FsyncPolicy::interval: appends sync when the last sync is older than
 //   the interval, and the node's SyncTimer visits the partition once per
 //   interval to sync what idle producers left unsynced.
@@ -54,6 +61,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 #include "base/spin_lock.hpp"
 #include "log/segment_log.hpp"
@@ -75,6 +84,13 @@ class DurablePartition final : public Partition {
 
   [[nodiscard]] AppendResult append(std::span<std::byte> batch, bool wait,
                                     detail::Deadline deadline) noexcept override;
+  // Under FsyncPolicy::every_batch the batch is written but not synced
+  // (see Design); await_durable makes it durable.
+  [[nodiscard]] AppendResult append_deferring_sync(std::span<std::byte> batch, bool wait,
+                                                   detail::Deadline deadline,
+                                                   std::int64_t& sync_pending_end) noexcept override;
+  // The group commit (see Design). Never throws.
+  [[nodiscard]] std::shared_ptr<const Error> await_durable(std::int64_t end_offset) noexcept override;
   [[nodiscard]] std::size_t max_batch_bytes() const noexcept override { return max_batch_bytes_; }
   [[nodiscard]] PartitionInfo info() const noexcept override;
   // Adds the log's sync and recovery counts (log/log_counters.hpp).
@@ -122,10 +138,16 @@ class DurablePartition final : public Partition {
   void take_batches(std::span<const std::byte> bytes, const std::shared_ptr<const log::Segment>& segment,
                     std::int64_t offset, ReadLease& into) const noexcept;
   void maybe_enforce_retention(std::size_t appended_bytes) noexcept;
-  // Group commit: returns once offsets below `end` are durable. Throws
-  // Error(io) when the sync fails or failed before.
-  void sync_through(std::int64_t end);
-  [[nodiscard]] AppendResult fail(ErrorCode code, std::string message) const noexcept;
+  // Writes the batch (no sync under every_batch); sets `sync_pending_end`
+  // to its end offset when it still waits for a sync, else -1.
+  [[nodiscard]] AppendResult write(std::span<std::byte> batch, std::int64_t& sync_pending_end) noexcept;
+  // Group commit: returns once offsets below `end` are durable (null), or
+  // why not: the error of the failed sync that covered them, or the log's
+  // refusal after an earlier failure.
+  [[nodiscard]] std::shared_ptr<const Error> sync_through(std::int64_t end) noexcept;
+  // Error(code) naming the partition; out_of_memory_ when it cannot be made.
+  [[nodiscard]] std::shared_ptr<const Error> error_of(ErrorCode code, std::string_view what) const noexcept;
+  [[nodiscard]] static AppendResult fail(std::shared_ptr<const Error> error) noexcept;
 
   const std::string name_;
   const std::size_t max_batch_bytes_;
@@ -140,7 +162,11 @@ class DurablePartition final : public Partition {
   std::int64_t compacted_active_base_ = -1;  // cleaner thread only: active segment at the last pass
 
   base::SpinLock gate_lock_;  // the gate table's changes (see Design)
-  std::mutex sync_mutex_;    // one prepare+complete_sync at a time (see Design)
+  const std::shared_ptr<const Error> out_of_memory_;  // reported when an error cannot be allocated
+
+  std::mutex sync_mutex_;    // one prepare+complete_sync at a time (see Design); guards the two below
+  std::shared_ptr<const Error> failed_sync_;  // the first failed sync's error, for the waiters it covered
+  std::int64_t failed_sync_end_ = -1;         // the end offset that sync's ticket covered
 
   std::mutex writer_mutex_;  // serializes the log's writer calls; guards the fields below
   bool closed_ = false;

@@ -71,6 +71,24 @@ class Partition {
   // until `deadline` for room. Thread-safe: appends are serialized.
   [[nodiscard]] virtual AppendResult append(std::span<std::byte> batch, bool wait,
                                             detail::Deadline deadline) noexcept = 0;
+  // As append(), except that a durable partition under
+  // FsyncPolicy::every_batch writes the batch without syncing it: it sets
+  // `sync_pending_end` to the end offset the batch waits for (durable is
+  // then false), and the caller makes it durable with await_durable before
+  // acknowledging it. Otherwise sets -1 and appends as append() does.
+  [[nodiscard]] virtual AppendResult append_deferring_sync(std::span<std::byte> batch, bool wait,
+                                                           detail::Deadline deadline,
+                                                           std::int64_t& sync_pending_end) noexcept {
+    sync_pending_end = -1;
+    return append(batch, wait, deadline);
+  }
+  // Returns once offsets below `end_offset` are durable, performing the
+  // sync if none in progress covers them (group commit); null on success,
+  // else why the sync covering them failed. Blocks for the sync; storage
+  // that never defers a sync returns null at once.
+  [[nodiscard]] virtual std::shared_ptr<const Error> await_durable(std::int64_t /*end_offset*/) noexcept {
+    return nullptr;
+  }
 
   // The sequence the next batch of idempotent producer `producer_id` must
   // start with (0 for a producer the partition does not know), or -1 when

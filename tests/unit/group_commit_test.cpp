@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +15,7 @@
 
 #include "codec/batch_builder.hpp"
 #include "support/fault_injecting_file_system.hpp"
+#include "support/gated_file_system.hpp"
 #include "log/segment_log.hpp"
 #include "storage/durable_partition.hpp"
 #include "storage/sync_timer.hpp"
@@ -24,7 +23,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using rill::log::FileSystem;
+using rill::log::GatedFileSystem;
 using rill::log::SegmentLog;
 using rill::log::SegmentLogOptions;
 using rill::log::SyncMode;
@@ -32,67 +31,6 @@ using rill::test::make_batch;
 
 struct TempDir : rill::test::TempDir {
   TempDir() : rill::test::TempDir("rill-group-commit", false) {}
-};
-
-// The real file system, counting data syncs; a sync may be held at a gate
-// until the test opens it. Thread-safe (appends and syncs run on several
-// threads here).
-class GatedFileSystem final : public FileSystem {
- public:
-  std::atomic<int> syncs{0};
-
-  void close_gate() {
-    std::lock_guard lock(mutex_);
-    gate_open_ = false;
-  }
-  void open_gate() {
-    {
-      std::lock_guard lock(mutex_);
-      gate_open_ = true;
-    }
-    changed_.notify_all();
-  }
-  // Waits until a sync is held at the closed gate.
-  void wait_for_waiter() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return waiting_ > 0; });
-  }
-
-  rill::log::File open(const std::string& path, rill::log::OpenMode mode) override { return inner_.open(path, mode); }
-  void close(rill::log::File& file) noexcept override { inner_.close(file); }
-  std::uint64_t file_size(const rill::log::File& file) override { return inner_.file_size(file); }
-  void allocate(const rill::log::File& file, std::uint64_t size) override { inner_.allocate(file, size); }
-  void truncate(const rill::log::File& file, std::uint64_t size) override { inner_.truncate(file, size); }
-  std::byte* map(const rill::log::File& file, std::size_t size) override { return inner_.map(file, size); }
-  void unmap(std::byte* mapping, std::size_t size) noexcept override { inner_.unmap(mapping, size); }
-  void sync(const rill::log::File& file, std::byte* mapping, std::size_t offset, std::size_t length) override {
-    {
-      std::unique_lock lock(mutex_);
-      ++waiting_;
-      changed_.notify_all();
-      changed_.wait(lock, [&] { return gate_open_; });
-      --waiting_;
-    }
-    syncs.fetch_add(1, std::memory_order_relaxed);
-    inner_.sync(file, mapping, offset, length);
-  }
-  void write(const rill::log::File& file, std::uint64_t offset, std::span<const std::byte> bytes) override {
-    inner_.write(file, offset, bytes);
-  }
-  void rename(const std::string& from, const std::string& to) override { inner_.rename(from, to); }
-  void unlink(const std::string& path) override { inner_.unlink(path); }
-  void create_directories(const std::string& path) override { inner_.create_directories(path); }
-  void sync_directory(const std::string& path) override { inner_.sync_directory(path); }
-  std::vector<std::byte> read_file(const std::string& path) override { return inner_.read_file(path); }
-  std::vector<std::string> list_directory(const std::string& path) override { return inner_.list_directory(path); }
-  bool exists(const std::string& path) override { return inner_.exists(path); }
-
- private:
-  rill::log::PosixFileSystem inner_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool gate_open_ = true;
-  int waiting_ = 0;
 };
 
 SegmentLogOptions every_batch_options() {
